@@ -1,0 +1,65 @@
+"""Every exception flagware raises on purpose.
+
+::
+
+    FlagwareError
+     ├── RulesetError (also ValueError)      a ruleset document failed validation
+     ├── StrategyRegistrationError (also ValueError)
+     │                                       a custom strategy name is taken or malformed
+     ├── NoFlagContext (also LookupError)    flags were read outside a request or use_flags()
+     └── StoreError                          a store could not load or save a ruleset
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "FlagwareError",
+    "NoFlagContext",
+    "RulesetError",
+    "StoreError",
+    "StrategyRegistrationError",
+]
+
+
+class FlagwareError(Exception):
+    """Root of flagware's own errors: ``except FlagwareError`` catches them all."""
+
+
+class RulesetError(FlagwareError, ValueError):
+    """A ruleset document is invalid.
+
+    ``problems`` holds every problem found, each as ``"path: message"`` where the path names
+    the flag, strategy and field (``flags.beta.strategies[2].percent``), so one failed
+    validation tells the author everything to fix.
+    """
+
+    def __init__(self, problems: Iterable[str], *, source: str | None = None) -> None:
+        self.problems: tuple[str, ...] = tuple(problems) or ("invalid ruleset",)
+        self.source = source
+        where = f" in {source}" if source else ""
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid ruleset{where} ({count} {noun}):\n{lines}")
+
+
+class StrategyRegistrationError(FlagwareError, ValueError):
+    """A custom strategy could not be registered (name taken, malformed, or not a Strategy)."""
+
+
+class NoFlagContext(FlagwareError, LookupError):
+    """Flags were read where no FlagSet is active."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no feature flags are active in this context. Wrap the app in "
+            "flagware's WSGI/ASGI middleware, or activate flags yourself with "
+            "`with flagware.use_flags(engine.evaluate_all(account)):` "
+            "(in tests and background jobs, `use_flags({'name': True})` works too)."
+        )
+
+
+class StoreError(FlagwareError):
+    """A store could not read or write its ruleset (the last good ruleset keeps serving)."""

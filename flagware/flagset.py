@@ -1,0 +1,216 @@
+"""FlagSet: every flag evaluated for one account, read-only, with reasons on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Set
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+if TYPE_CHECKING:
+    from flagware.model import Account
+    from flagware.ruleset import UnknownPolicy
+
+__all__ = ["Evaluation", "Explainer", "FlagSet"]
+
+
+class Explainer(Protocol):
+    """Computes the costly parts of an evaluation (reason, variant) only when asked."""
+
+    def reason(self, name: str, enabled: bool) -> str: ...
+
+    def variant(self, name: str, enabled: bool) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One flag's outcome for one account."""
+
+    name: str
+    enabled: bool
+    variant: str | None
+    reason: str
+
+
+class _Static:
+    """Explains a FlagSet built from a plain mapping (tests, background jobs)."""
+
+    def __init__(self, variants: Mapping[str, str], label: str) -> None:
+        self._variants = variants
+        self._label = label
+
+    def reason(self, name: str, enabled: bool) -> str:
+        return self._label
+
+    def variant(self, name: str, enabled: bool) -> str | None:
+        return self._variants.get(name) if enabled else None
+
+
+class FlagSet:
+    """The flags of one account, evaluated once; immutable.
+
+    ``fs.is_enabled(name)`` / ``fs[name]`` answer for any name: a flag the ruleset does not
+    define follows its ``unknown`` policy (``released`` by default). ``in``, iteration and
+    ``len`` cover the defined flags only.
+    """
+
+    __slots__ = (
+        "_account",
+        "_defined",
+        "_explainer",
+        "_names",
+        "_overrides",
+        "_released",
+        "_unknown",
+    )
+    _account: Account | None
+    _defined: Set[str]
+    _explainer: Explainer
+    _names: tuple[str, ...]
+    _overrides: Mapping[str, tuple[bool, str | None]]
+    _released: Set[str]
+    _unknown: bool
+
+    def __init__(
+        self,
+        released: Set[str],
+        names: tuple[str, ...],
+        *,
+        defined: Set[str] | None = None,
+        unknown: UnknownPolicy = "released",
+        account: Account | None = None,
+        explainer: Explainer | None = None,
+        overrides: Mapping[str, tuple[bool, str | None]] | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "_released", released)
+        setter(self, "_names", names)
+        setter(self, "_defined", frozenset(names) if defined is None else defined)
+        setter(self, "_unknown", unknown == "released")
+        setter(self, "_account", account)
+        setter(self, "_explainer", explainer or _Static({}, "set by FlagSet"))
+        setter(self, "_overrides", overrides or {})
+
+    @classmethod
+    def from_mapping(
+        cls,
+        values: Mapping[str, bool | str],
+        *,
+        unknown: UnknownPolicy = "released",
+        account: Account | None = None,
+    ) -> FlagSet:
+        """A FlagSet from ``{"name": True, "other": False, "ab_test": "green"}``.
+
+        A string value means "on, with this variant". Meant for tests and jobs that run
+        without a request: ``with flagware.use_flags({...}):``.
+        """
+        released, variants = set(), {}
+        for name, value in values.items():
+            if not isinstance(name, str):
+                raise TypeError(f"flag names must be str, got {name!r}")
+            if isinstance(value, str):
+                released.add(name)
+                variants[name] = value
+            elif isinstance(value, bool):
+                if value:
+                    released.add(name)
+            else:
+                raise TypeError(f"flag {name!r}: expected a bool or a variant name, got {value!r}")
+        return cls(
+            frozenset(released),
+            tuple(values),
+            unknown=unknown,
+            account=account,
+            explainer=_Static(variants, "set explicitly (FlagSet.from_mapping)"),
+        )
+
+    @property
+    def account(self) -> Account | None:
+        """The account these flags were evaluated for (None: anonymous)."""
+        return self._account
+
+    def is_enabled(self, name: str) -> bool:
+        """Whether flag ``name`` is on; unknown names follow the ruleset's ``unknown`` policy."""
+        if self._overrides and name in self._overrides:
+            return self._overrides[name][0]
+        if name in self._released:
+            return True
+        return name not in self._defined and self._unknown
+
+    def __getitem__(self, name: str) -> bool:
+        return self.is_enabled(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._defined
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def variant(self, name: str) -> str | None:
+        """The variant this account gets, or None (flag off, or has no variants)."""
+        if self._overrides and name in self._overrides:
+            enabled, chosen = self._overrides[name]
+            if chosen is not None or not enabled:
+                return chosen
+        return self._explainer.variant(name, self.is_enabled(name))
+
+    def reason(self, name: str) -> str:
+        """Why the flag came out as it did, e.g. ``strategy percentage matched (strategies[2])``."""
+        if self._overrides and name in self._overrides:
+            return "override"
+        return self._explainer.reason(name, self.is_enabled(name))
+
+    def evaluation(self, name: str) -> Evaluation:
+        """Value, variant and reason of one flag."""
+        return Evaluation(name, self.is_enabled(name), self.variant(name), self.reason(name))
+
+    def as_dict(self) -> dict[str, bool]:
+        """``{name: enabled}`` for every defined flag (and every overridden one)."""
+        out = {name: name in self._released for name in self._names}
+        for name, (enabled, _) in self._overrides.items():
+            out[name] = enabled
+        return out
+
+    def variants(self) -> dict[str, str]:
+        """``{name: variant}`` for the flags that are on and have a variant."""
+        out = {}
+        for name in self.as_dict():
+            chosen = self.variant(name)
+            if chosen is not None:
+                out[name] = chosen
+        return out
+
+    def enabled_flags(self) -> frozenset[str]:
+        """The names of the defined (or overridden) flags that are on."""
+        return frozenset(name for name, on in self.as_dict().items() if on)
+
+    def with_overrides(self, overrides: Mapping[str, bool | str]) -> FlagSet:
+        """A copy with some flags forced on/off or to a variant (``{"x": True, "y": "green"}``).
+
+        Used for test-user overrides; the caller decides who may override.
+        """
+        merged = dict(self._overrides)
+        for name, value in overrides.items():
+            merged[name] = (True, value) if isinstance(value, str) else (bool(value), None)
+        return FlagSet(
+            self._released,
+            self._names,
+            defined=self._defined,
+            unknown="released" if self._unknown else "hidden",
+            account=self._account,
+            explainer=self._explainer,
+            overrides=merged,
+        )
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError("FlagSet is read-only")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("FlagSet is read-only")
+
+    def __repr__(self) -> str:
+        who = self._account.id if self._account is not None else "anonymous"
+        on = sum(self.is_enabled(name) for name in self._names)
+        return f"<FlagSet {who}: {on}/{len(self._names)} on>"

@@ -1,0 +1,105 @@
+"""Reading and writing ruleset documents as JSON, YAML or TOML.
+
+YAML is read with a safe loader whose booleans are YAML 1.2's (``true``/``false`` only),
+so a country list ``[NL, NO]`` stays two strings instead of turning Norway into ``False``.
+Nothing is ever unpickled or instantiated from a document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from flagware.errors import RulesetError
+from flagware.ruleset import Ruleset
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 in CI
+    import tomli as tomllib
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "Format",
+    "dump_document",
+    "format_of",
+    "load_ruleset",
+    "parse_document",
+]
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+Format = Literal["json", "yaml", "toml"]
+_SUFFIXES: dict[str, Format] = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def format_of(path: str | Path) -> Format:
+    """The document format a file name implies (by its suffix)."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return _SUFFIXES[suffix]
+    except KeyError:
+        raise ValueError(
+            f"{path}: unknown ruleset format {suffix!r}; use .json, .yaml, .yml or .toml"
+        ) from None
+
+
+def parse_document(text: str | bytes, fmt: Format, *, source: str | None = None) -> Any:
+    """Parse a document's text; syntax errors become a :class:`RulesetError`."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise RulesetError(
+            [f"<document>: larger than the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB limit"],
+            source=source,
+        )
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        if fmt == "json":
+            return json.loads(text)
+        if fmt == "yaml":
+            return yaml.load(text, Loader=_Loader)
+        return tomllib.loads(text)
+    except (ValueError, yaml.YAMLError, RecursionError) as exc:
+        # json.JSONDecodeError, tomllib.TOMLDecodeError and UnicodeDecodeError are ValueErrors.
+        raise RulesetError([f"<document>: not valid {fmt.upper()}: {exc}"], source=source) from None
+
+
+def dump_document(doc: dict[str, Any], fmt: Format) -> str:
+    """A document as text in ``fmt`` (TOML needs the ``tomli-w`` package)."""
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    try:
+        import tomli_w  # noqa: PLC0415 - optional dependency
+    except ImportError:
+        raise ImportError(
+            "writing TOML rulesets needs tomli-w: pip install 'flagware[toml-write]'"
+        ) from None
+    text: str = tomli_w.dumps(doc)
+    return text
+
+
+def load_ruleset(path: str | Path) -> Ruleset:
+    """Load and validate a ruleset file (``.json``, ``.yaml``, ``.yml`` or ``.toml``)."""
+    fmt = format_of(path)
+    with open(path, "rb") as f:
+        data = f.read(MAX_DOCUMENT_BYTES + 1)
+    return Ruleset.from_dict(parse_document(data, fmt, source=str(path)), source=str(path))

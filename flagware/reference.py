@@ -1,0 +1,87 @@
+"""The plain, unindexed meaning of a ruleset, one flag at a time.
+
+This is the specification the indexed :mod:`flagware.plan` must agree with: it answers
+single-flag questions (:meth:`Engine.is_released_to`), explains decisions (reasons), and
+serves as the oracle in the property tests that compare it with the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from flagware import hashing
+from flagware.strategies.base import BuiltinStrategy, Strategy
+
+if TYPE_CHECKING:
+    from flagware.model import Account
+    from flagware.ruleset import Flag, Ruleset, StrategySpec
+
+__all__ = ["call_custom", "decide", "spec_matches", "variant_for"]
+
+logger = logging.getLogger("flagware")
+_failed: set[int] = set()
+
+
+def call_custom(strategy: Strategy, account: Account) -> bool:
+    """Call an application strategy; an exception counts as no match and is logged."""
+    try:
+        return bool(strategy.matches(account))
+    except Exception:
+        # Log the first failure of each strategy loudly, then quietly: this runs per request.
+        first = id(strategy) not in _failed
+        _failed.add(id(strategy))
+        logger.log(
+            logging.ERROR if first else logging.DEBUG,
+            "flagware: strategy %r raised; treating it as no match",
+            strategy.type_name,
+            exc_info=True,
+        )
+        return False
+
+
+def spec_matches(spec: StrategySpec, flag: Flag, account: Account | None, now: float) -> bool:
+    """Whether one strategy entry (with its ``when`` conditions) matches."""
+    if not all(c.holds(account) for c in spec.when):
+        return False
+    strategy = spec.strategy
+    if isinstance(strategy, BuiltinStrategy):
+        return strategy.matches_at(account, now, flag.rollout_salt)
+    return account is not None and call_custom(strategy, account)
+
+
+def decide(ruleset: Ruleset, name: str, account: Account | None, now: float) -> tuple[bool, str]:
+    """Whether flag ``name`` is on for ``account`` at ``now``, and the reason why."""
+    flag = ruleset.flags.get(name)
+    if flag is None:
+        return ruleset.unknown == "released", f"not in ruleset: unknown={ruleset.unknown}"
+    if not flag.enabled:
+        return False, "kill switch: enabled is false"
+    if account is not None and account.id in ruleset.test_users:
+        return True, "test user"
+    for i, spec in enumerate(flag.strategies):
+        if spec_matches(spec, flag, account, now):
+            return True, f"strategy {spec.type} matched (strategies[{i}])"
+    if not flag.strategies:
+        return False, "no strategies: test users only"
+    if account is None:
+        return False, "no strategy matched an anonymous request"
+    return False, "no strategy matched"
+
+
+def variant_for(flag: Flag, account: Account | None) -> str | None:
+    """The variant of a *released* flag: a stable weighted pick, or None without variants.
+
+    An anonymous request has no id to bucket, so it gets the first variant listed.
+    """
+    if not flag.variants:
+        return None
+    if account is None:
+        return flag.variants[0][0]
+    point = hashing.bucket(hashing.variant_salt(flag.rollout_salt), account.id)
+    cumulative = 0.0
+    for name, weight in flag.variants:
+        cumulative += weight
+        if point < round(cumulative * 100):
+            return name
+    return flag.variants[-1][0]

@@ -1,0 +1,157 @@
+"""FileStore: a ruleset file (JSON, YAML, TOML) watched for changes.
+
+A background thread checks the file's size, mtime and inode every ``poll_interval``
+seconds and reloads it when they change. A bad edit is rejected with the validation
+errors in the log, and the last good ruleset keeps serving. Checking happens off the
+request path; ``ruleset()`` only reads memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
+
+from flagware.engine import Clock
+from flagware.errors import RulesetError, StoreError
+from flagware.loading import MAX_DOCUMENT_BYTES, dump_document, format_of, parse_document
+from flagware.ruleset import Ruleset
+from flagware.stores.base import RulesetLike, Store, coerce_ruleset
+
+__all__ = ["FileStore"]
+
+logger = logging.getLogger("flagware")
+_live_stores: weakref.WeakSet[FileStore] = weakref.WeakSet()
+
+_Signature = tuple[int, int, int, int]  # device, inode, size, mtime in ns
+
+
+class FileStore(Store):
+    """A store backed by one ruleset file, reloaded when the file changes.
+
+    :param path: a ``.json``, ``.yaml``, ``.yml`` or ``.toml`` file. It must exist and be
+        valid when the store is created (fail loudly at start-up, not per request).
+    :param poll_interval: seconds between checks of the file; ``0`` disables the watcher
+        (call :meth:`reload` yourself).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, poll_interval: float = 1.0, clock: Clock = time.time
+    ) -> None:
+        super().__init__(clock=clock)
+        if poll_interval < 0:
+            raise ValueError(f"poll_interval must be >= 0, got {poll_interval}")
+        self.path = Path(path)
+        self._format = format_of(self.path)
+        self._poll_interval = poll_interval
+        self._signature: _Signature | None = None
+        self._digest: bytes | None = None
+        self._failing = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if not self._reload(strict=True):
+            raise StoreError(f"{self.path}: no ruleset could be loaded")
+        _live_stores.add(self)
+        self._start_watcher()
+
+    def describe(self) -> str:
+        return f"FileStore({str(self.path)!r})"
+
+    def reload(self) -> bool:
+        """Check the file now; returns whether a new ruleset was applied."""
+        return self._reload(strict=False)
+
+    def save(self, ruleset: RulesetLike) -> None:
+        """Validate, then atomically rewrite the file and apply the ruleset at once."""
+        validated = coerce_ruleset(ruleset)
+        text = dump_document(validated.to_dict(), self._format)
+        directory = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._reload(strict=True)
+
+    def close(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        self._thread = None
+
+    def _read_signature(self) -> _Signature:
+        st = os.stat(self.path)
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _reload(self, *, strict: bool) -> bool:
+        """Load the file if it changed. ``strict`` raises errors instead of logging them."""
+        try:
+            signature = self._read_signature()
+            if signature == self._signature:
+                return False
+            with open(self.path, "rb") as f:
+                data = f.read(MAX_DOCUMENT_BYTES + 1)
+        except OSError as exc:
+            if strict:
+                raise StoreError(f"{self.path}: cannot read the ruleset file: {exc}") from exc
+            if not self._failing:  # the file may stay missing: say so once, not every poll
+                self._report_failure("cannot read %s (%s); keeping the last good ruleset", exc)
+            return False
+        digest = hashlib.sha256(data).digest()
+        self._signature = signature
+        if digest == self._digest:
+            return False
+        try:
+            doc = parse_document(data, self._format, source=str(self.path))
+            ruleset = Ruleset.from_dict(doc, source=str(self.path))
+        except RulesetError as exc:
+            if strict:
+                raise
+            self._report_failure("rejected an edit of %s; keeping the last good ruleset:\n%s", exc)
+            return False
+        self._digest = digest
+        self._apply(ruleset)
+        if self._failing:
+            logger.info("flagware: %s is valid again; applied it", self.path)
+        self._failing = False
+        return True
+
+    def _report_failure(self, message: str, exc: Exception) -> None:
+        self._failing = True
+        logger.error("flagware: " + message, self.path, exc)
+
+    def _start_watcher(self) -> None:
+        if self._poll_interval == 0 or self._stop.is_set():
+            return
+        self._thread = threading.Thread(
+            target=self._watch, name=f"flagware-filestore-{self.path.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._poll_interval):
+            try:
+                self._reload(strict=False)
+            except Exception:  # never let the watcher die; the next poll tries again
+                logger.exception("flagware: unexpected error while watching %s", self.path)
+
+
+def _restart_watchers_in_child() -> None:
+    """Threads do not survive fork(): give each FileStore in a forked worker its watcher."""
+    for store in list(_live_stores):
+        store._thread = None
+        store._start_watcher()
+
+
+os.register_at_fork(after_in_child=_restart_watchers_in_child)

@@ -1,0 +1,24 @@
+"""MemoryStore: a ruleset held in this process only (tests, single-process apps, demos)."""
+
+from __future__ import annotations
+
+import time
+
+from flagware.engine import Clock
+from flagware.stores.base import RulesetLike, Store, coerce_ruleset
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """A store that keeps its ruleset in memory; ``save`` swaps it at once.
+
+    >>> store = MemoryStore({"flags": {"beta": {"strategies": [{"type": "everyone"}]}}})
+    """
+
+    def __init__(self, ruleset: RulesetLike, *, clock: Clock = time.time) -> None:
+        super().__init__(clock=clock)
+        self._apply(coerce_ruleset(ruleset))
+
+    def save(self, ruleset: RulesetLike) -> None:
+        self._apply(coerce_ruleset(ruleset))

@@ -1,0 +1,42 @@
+"""``percentage``: a stable slice of accounts, by hash bucket (see :mod:`flagware.hashing`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, ClassVar
+
+from pydantic import Field, StrictFloat, StrictInt, field_validator
+
+from flagware import hashing
+from flagware.strategies.base import BuiltinStrategy, HashCheck, Piece
+
+if TYPE_CHECKING:
+    from flagware.model import Account
+
+__all__ = ["Percentage"]
+
+
+class Percentage(BuiltinStrategy):
+    """``{type: percentage, percent: 12.5}``: the accounts whose bucket is below 12.5 %.
+
+    The bucket is salted with the flag's salt (its name unless set), so two flags at 10 %
+    reach independent 10 % slices, and raising the percentage keeps everyone already in.
+    """
+
+    type_name: ClassVar[str] = "percentage"
+    percent: Annotated[StrictInt | StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)]
+
+    @field_validator("percent")
+    @classmethod
+    def _whole_steps(cls, percent: float) -> float:
+        if abs(percent * 100 - round(percent * 100)) > 1e-6:
+            raise ValueError(f"must be a multiple of 0.01 (the rollout step), got {percent}")
+        return percent
+
+    def matches_at(self, account: Account | None, now: float, salt: str) -> bool:
+        if account is None:
+            return False
+        return hashing.bucket(salt, account.id) < hashing.basis_points(self.percent)
+
+    def compile(self, salt: str) -> tuple[Piece, ...]:
+        points = hashing.basis_points(self.percent)
+        return (HashCheck(hashing.seed_for(salt), hashing.threshold(points)),)

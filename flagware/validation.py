@@ -1,0 +1,273 @@
+"""Turn an untrusted document into a :class:`~flagware.Ruleset`, or explain everything wrong.
+
+Validation walks the document piece by piece (top level, each flag, each strategy, each
+``when`` condition) so that one bad flag does not hide the problems of the others, and
+every problem carries its path. Limits on size and nesting come first, so a hostile
+document is refused before any real work is spent on it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+from flagware.errors import RulesetError
+from flagware.ruleset import Flag, Ruleset, StrategySpec
+from flagware.strategies.base import BuiltinStrategy
+from flagware.strategies.conditions import Condition
+from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
+
+__all__ = ["FLAG_NAME", "LIMITS", "parse_ruleset"]
+
+FLAG_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
+VARIANT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+# Words the override header gives a meaning of their own (on/off), so no variant may use them.
+RESERVED_VARIANTS = frozenset({"on", "off", "true", "false"})
+
+LIMITS: Mapping[str, int] = {
+    "nodes": 2_000_000,  # values in the whole document
+    "depth": 16,  # nesting of mappings and lists
+    "flags": 50_000,
+    "strategies_per_flag": 100,
+    "conditions_per_strategy": 20,
+    "test_users": 10_000,
+    "variants_per_flag": 100,
+}
+
+AccountId = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+Weight = Annotated[StrictInt | StrictFloat, Field(gt=0, le=100, allow_inf_nan=False)]
+
+
+class DocumentModel(BaseModel):
+    """The top level of a ruleset document; each flag is checked on its own afterwards."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_version: Literal[1] = Field(default=1, alias="schema")
+    test_users: Annotated[list[AccountId], Field(max_length=LIMITS["test_users"])] = []
+    unknown: Literal["released", "hidden"] = "released"
+    flags: Annotated[dict[str, Any], Field(max_length=LIMITS["flags"])] = {}
+
+
+class FlagModel(BaseModel):
+    """One flag; its strategies are checked one by one against their own types."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Annotated[StrictStr, Field(max_length=2_000)] = ""
+    enabled: StrictBool = True
+    salt: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
+    strategies: Annotated[
+        list[dict[str, Any]], Field(max_length=LIMITS["strategies_per_flag"])
+    ] = []
+    variants: (
+        Annotated[
+            dict[Annotated[str, Field(pattern=VARIANT_NAME)], Weight],
+            Field(min_length=1, max_length=LIMITS["variants_per_flag"]),
+        ]
+        | None
+    ) = None
+
+    @field_validator("variants")
+    @classmethod
+    def _weights(cls, variants: dict[str, float] | None) -> dict[str, float] | None:
+        if variants is None:
+            return None
+        wrong = []
+        reserved = sorted(RESERVED_VARIANTS.intersection(v.lower() for v in variants))
+        if reserved:
+            wrong.append(f"variant names {reserved} are reserved (the override header uses them)")
+        total = math.fsum(variants.values())
+        if abs(total - 100) > 1e-6:
+            wrong.append(f"variant weights must sum to 100, got {total:g}")
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        return variants
+
+
+class WhenModel(BaseModel):
+    """A strategy's ``when`` list: conditions that must all hold."""
+
+    when: Annotated[list[Condition], Field(max_length=LIMITS["conditions_per_strategy"])]
+
+
+def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "<document>"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _problems(prefix: str, exc: ValidationError) -> list[str]:
+    """Readable ``path: message`` lines from a pydantic error."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        kind = err["type"]
+        msg = err["msg"].removeprefix("Value error, ")
+        if kind == "missing":
+            out.append(f"{_path(prefix, loc)}: is required")
+        elif kind == "extra_forbidden":
+            out.append(f"{_path(prefix, loc)}: unknown key")
+        elif kind in ("value_error", "assertion_error"):
+            out.append(f"{_path(prefix, loc)}: {msg}")
+        else:
+            out.append(f"{_path(prefix, loc)}: {msg}, got {_short(err.get('input'))}")
+    # A union (int | float, str | None) reports one error per member; keep the first of each path.
+    seen: set[str] = set()
+    unique = []
+    for line in out:
+        key = line.split(": ", 1)[0]
+        if key not in seen:
+            seen.add(key)
+            unique.append(line)
+    return unique
+
+
+def _check_shape(doc: Any) -> str | None:
+    """Refuse documents too big or too deep before validating anything else."""
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > LIMITS["nodes"]:
+            return f"the document has more than {LIMITS['nodes']:,} values"
+        if depth > LIMITS["depth"]:
+            return f"the document nests deeper than {LIMITS['depth']} levels"
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, depth + 1) for v in value)
+    return None
+
+
+def _parse_strategy(raw: Mapping[str, Any], path: str, problems: list[str]) -> StrategySpec | None:
+    kind = raw.get("type")
+    if not isinstance(kind, str):
+        problems.append(f"{path}.type: is required (one of {', '.join(registered_types())})")
+        return None
+    entry = lookup(kind)
+    if entry is None:
+        problems.append(
+            f"{path}.type: unknown strategy type {kind!r}; built in or registered: "
+            f"{', '.join(registered_types())} (register custom ones with "
+            f"@flagware.register_strategy before loading the ruleset)"
+        )
+        return None
+    params = {k: v for k, v in raw.items() if k not in ("type", "when")}
+    when: tuple[Condition, ...] = ()
+    ok = True
+    if "when" in raw:
+        try:
+            when = tuple(WhenModel.model_validate({"when": raw["when"]}).when)
+        except ValidationError as exc:
+            problems.extend(_problems(path, exc))
+            ok = False
+    if isinstance(entry, CustomStrategyType):
+        try:
+            validated = entry.params.model_validate(params)
+        except ValidationError as exc:
+            problems.extend(_problems(path, exc))
+            return None
+        kwargs = {name: getattr(validated, name) for name in type(validated).model_fields}
+        kwargs.update(validated.model_extra or {})
+        try:
+            instance = entry.cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{path}: strategy {kind!r} rejected its parameters: {exc}")
+            return None
+        stored = validated.model_dump(mode="json", exclude_unset=True)
+        return StrategySpec(kind, instance, stored, when) if ok else None
+    builtin: type[BuiltinStrategy] = entry
+    try:
+        strategy = builtin.model_validate(params)
+    except ValidationError as exc:
+        problems.extend(_problems(path, exc))
+        return None
+    stored = strategy.model_dump(mode="json", exclude_none=True)
+    return StrategySpec(kind, strategy, stored, when) if ok else None
+
+
+def _parse_flag(name: Any, raw: Any, problems: list[str]) -> Flag | None:
+    path = f"flags.{name}"
+    if not isinstance(name, str) or not re.match(FLAG_NAME, name):
+        problems.append(f"{path}: flag name must match {FLAG_NAME}")
+        return None
+    if raw is None:
+        raw = {}
+    before = len(problems)
+    try:
+        model: FlagModel | None = FlagModel.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_problems(path, exc))
+        model = None
+    # Strategies are checked even when the flag's other keys are wrong, to report everything.
+    raw_strategies = raw.get("strategies") if isinstance(raw, Mapping) else None
+    strategies = []
+    if isinstance(raw_strategies, list):
+        for i, raw_strategy in enumerate(raw_strategies[: LIMITS["strategies_per_flag"]]):
+            if isinstance(raw_strategy, Mapping):
+                spec = _parse_strategy(raw_strategy, f"{path}.strategies[{i}]", problems)
+                if spec is not None:
+                    strategies.append(spec)
+    if model is None or len(problems) > before:
+        return None
+    return Flag(
+        name=name,
+        description=model.description,
+        enabled=model.enabled,
+        strategies=tuple(strategies),
+        variants=tuple((model.variants or {}).items()),
+        salt=model.salt,
+    )
+
+
+def parse_ruleset(doc: Any, *, source: str | None = None) -> Ruleset:
+    """Validate a whole document; raise one :class:`RulesetError` listing every problem."""
+    if not isinstance(doc, Mapping):
+        raise RulesetError(
+            [f"<document>: must be a mapping with `flags`, got {type(doc).__name__}"],
+            source=source,
+        )
+    shape = _check_shape(doc)
+    if shape is not None:
+        raise RulesetError([f"<document>: {shape}"], source=source)
+    problems: list[str] = []
+    try:
+        top = DocumentModel.model_validate(doc)
+    except ValidationError as exc:
+        problems.extend(_problems("", exc))
+        top = None
+    flags: dict[str, Flag] = {}
+    raw_flags = doc.get("flags")
+    if isinstance(raw_flags, Mapping):
+        for name, raw in raw_flags.items():
+            flag = _parse_flag(name, raw, problems)
+            if flag is not None:
+                flags[name] = flag
+    if problems or top is None:
+        raise RulesetError(problems, source=source)
+    return Ruleset(flags=flags, test_users=frozenset(top.test_users), unknown=top.unknown)
