@@ -33,34 +33,6 @@ def _timestamp(now: float | datetime | None) -> float | None:
     return now
 
 
-class _Explainer:
-    """Reasons and variants of one evaluation, computed on demand at the same instant."""
-
-    __slots__ = ("_account", "_at", "_clock", "_ruleset")
-
-    def __init__(
-        self, ruleset: Ruleset, account: Account | None, clock: Clock, at: float | None
-    ) -> None:
-        self._ruleset = ruleset
-        self._account = account
-        self._clock = clock
-        self._at = at
-
-    def now(self) -> float:
-        if self._at is None:
-            self._at = self._clock()
-        return self._at
-
-    def reason(self, name: str, enabled: bool) -> str:
-        return reference.decide(self._ruleset, name, self._account, self.now())[1]
-
-    def variant(self, name: str, enabled: bool) -> str | None:
-        flag = self._ruleset.flags.get(name)
-        if not enabled or flag is None:
-            return None
-        return reference.variant_for(flag, self._account)
-
-
 class Engine:
     """Evaluates a :class:`~flagware.Ruleset` for accounts.
 
@@ -76,6 +48,7 @@ class Engine:
         self._clock = clock
         self._plan = Plan(ruleset)
         self._names = tuple(ruleset.flags)
+        self._unknown = ruleset.unknown
 
     @property
     def ruleset(self) -> Ruleset:
@@ -86,14 +59,18 @@ class Engine:
         self, account: Account | None, *, now: float | datetime | None = None
     ) -> FlagSet:
         """Every flag for ``account`` (None: an anonymous request), evaluated once."""
-        explainer = _Explainer(self._ruleset, account, self._clock, _timestamp(now))
+        plan = self._plan
+        at = _timestamp(now)
+        if at is None and plan.needs_clock:
+            at = self._clock()
         return FlagSet(
-            self._plan.released(account, explainer.now),
+            plan.released(account, -1.0 if at is None else at),
             self._names,
-            defined=self._plan.defined,
-            unknown=self._ruleset.unknown,
+            defined=plan.defined,
+            unknown=self._unknown,
             account=account,
-            explainer=explainer,
+            explainer=self,
+            at=at,
         )
 
     def is_released_to(
@@ -105,11 +82,26 @@ class Engine:
     def explain(
         self, flag: str, account: Account | None, *, now: float | datetime | None = None
     ) -> Evaluation:
-        """Value, variant and reason of one flag for ``account``."""
+        """Value, variant and reason of one flag for ``account``, unindexed."""
         at = _timestamp(now)
-        explainer = _Explainer(self._ruleset, account, self._clock, at)
-        enabled, why = reference.decide(self._ruleset, flag, account, explainer.now())
-        return Evaluation(flag, enabled, explainer.variant(flag, enabled), why)
+        enabled, why = reference.decide(self._ruleset, flag, account, self._now(at))
+        return Evaluation(flag, enabled, self.variant(flag, enabled, account), why)
+
+    # The Explainer protocol: what a FlagSet asks for only when someone reads it.
+
+    def reason(self, name: str, enabled: bool, account: Account | None, at: float | None) -> str:
+        """Why ``name`` came out as it did (recomputed by the reference semantics)."""
+        return reference.decide(self._ruleset, name, account, self._now(at))[1]
+
+    def variant(self, name: str, enabled: bool, account: Account | None) -> str | None:
+        """The variant of a flag that is on, or None."""
+        flag = self._ruleset.flags.get(name)
+        if not enabled or flag is None:
+            return None
+        return reference.variant_for(flag, account)
+
+    def _now(self, at: float | None) -> float:
+        return self._clock() if at is None else at
 
     def __repr__(self) -> str:
         return f"<Engine {self._ruleset!r}>"

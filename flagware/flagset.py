@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 if TYPE_CHECKING:
@@ -14,11 +15,16 @@ __all__ = ["Evaluation", "Explainer", "FlagSet"]
 
 
 class Explainer(Protocol):
-    """Computes the costly parts of an evaluation (reason, variant) only when asked."""
+    """Computes the costly parts of an evaluation (reason, variant) only when asked.
 
-    def reason(self, name: str, enabled: bool) -> str: ...
+    ``at`` is the instant the flags were evaluated at, or None if nothing read the clock.
+    """
 
-    def variant(self, name: str, enabled: bool) -> str | None: ...
+    def reason(
+        self, name: str, enabled: bool, account: Account | None, at: float | None
+    ) -> str: ...
+
+    def variant(self, name: str, enabled: bool, account: Account | None) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +44,19 @@ class _Static:
         self._variants = variants
         self._label = label
 
-    def reason(self, name: str, enabled: bool) -> str:
+    def reason(self, name: str, enabled: bool, account: Account | None, at: float | None) -> str:
         return self._label
 
-    def variant(self, name: str, enabled: bool) -> str | None:
+    def variant(self, name: str, enabled: bool, account: Account | None) -> str | None:
         return self._variants.get(name) if enabled else None
 
 
-class FlagSet:
-    """The flags of one account, evaluated once; immutable.
-
-    ``fs.is_enabled(name)`` / ``fs[name]`` answer for any name: a flag the ruleset does not
-    define follows its ``unknown`` policy (``released`` by default). ``in``, iteration and
-    ``len`` cover the defined flags only.
-    """
+class _Slots:
+    """FlagSet's storage; FlagSet itself refuses attribute assignment."""
 
     __slots__ = (
         "_account",
+        "_at",
         "_defined",
         "_explainer",
         "_names",
@@ -63,12 +65,42 @@ class FlagSet:
         "_unknown",
     )
     _account: Account | None
+    _at: float | None
     _defined: Set[str]
     _explainer: Explainer
     _names: tuple[str, ...]
     _overrides: Mapping[str, tuple[bool, str | None]]
     _released: Set[str]
     _unknown: bool
+
+
+# Slot setters that bypass FlagSet.__setattr__ (object.__setattr__ is twice as slow, and a
+# FlagSet is built on every request).
+_SET = {name: getattr(_Slots, name).__set__ for name in _Slots.__slots__}
+_set_account, _set_at, _set_defined, _set_explainer = (
+    _SET["_account"],
+    _SET["_at"],
+    _SET["_defined"],
+    _SET["_explainer"],
+)
+_set_names, _set_overrides, _set_released, _set_unknown = (
+    _SET["_names"],
+    _SET["_overrides"],
+    _SET["_released"],
+    _SET["_unknown"],
+)
+_NO_OVERRIDES: Mapping[str, tuple[bool, str | None]] = MappingProxyType({})
+
+
+class FlagSet(_Slots):
+    """The flags of one account, evaluated once; immutable.
+
+    ``fs.is_enabled(name)`` / ``fs[name]`` answer for any name: a flag the ruleset does not
+    define follows its ``unknown`` policy (``released`` by default). ``in``, iteration and
+    ``len`` cover the defined flags only.
+    """
+
+    __slots__ = ()
 
     def __init__(
         self,
@@ -79,16 +111,17 @@ class FlagSet:
         unknown: UnknownPolicy = "released",
         account: Account | None = None,
         explainer: Explainer | None = None,
+        at: float | None = None,
         overrides: Mapping[str, tuple[bool, str | None]] | None = None,
     ) -> None:
-        setter = object.__setattr__
-        setter(self, "_released", released)
-        setter(self, "_names", names)
-        setter(self, "_defined", frozenset(names) if defined is None else defined)
-        setter(self, "_unknown", unknown == "released")
-        setter(self, "_account", account)
-        setter(self, "_explainer", explainer or _Static({}, "set by FlagSet"))
-        setter(self, "_overrides", overrides or {})
+        _set_released(self, released)
+        _set_names(self, names)
+        _set_defined(self, frozenset(names) if defined is None else defined)
+        _set_unknown(self, unknown == "released")
+        _set_account(self, account)
+        _set_explainer(self, explainer or _Static({}, "set by FlagSet"))
+        _set_at(self, at)
+        _set_overrides(self, overrides or _NO_OVERRIDES)
 
     @classmethod
     def from_mapping(
@@ -154,13 +187,13 @@ class FlagSet:
             enabled, chosen = self._overrides[name]
             if chosen is not None or not enabled:
                 return chosen
-        return self._explainer.variant(name, self.is_enabled(name))
+        return self._explainer.variant(name, self.is_enabled(name), self._account)
 
     def reason(self, name: str) -> str:
         """Why the flag came out as it did, e.g. ``strategy percentage matched (strategies[2])``."""
         if self._overrides and name in self._overrides:
             return "override"
-        return self._explainer.reason(name, self.is_enabled(name))
+        return self._explainer.reason(name, self.is_enabled(name), self._account, self._at)
 
     def evaluation(self, name: str) -> Evaluation:
         """Value, variant and reason of one flag."""
@@ -201,6 +234,7 @@ class FlagSet:
             unknown="released" if self._unknown else "hidden",
             account=self._account,
             explainer=self._explainer,
+            at=self._at,
             overrides=merged,
         )
 

@@ -7,9 +7,12 @@ only a call can decide. Rules are then sorted by what they need:
 - no condition at all: the flag is on for every account, precomputed (``always``);
 - only a rollout hash: all such hashes run in one C-level ``map`` (``pct_*``);
 - indexed conditions on one dimension and nothing else: a dict from the account's value
-  to the flags it releases (``direct``), one lookup per dimension;
-- indexed conditions on several dimensions, or with further checks: grouped by the
-  dimensions they use; a group intersects the rule sets its lookups return (``groups``);
+  to the flags it releases (``by_id``, ``by_digit``, ``by_attribute``), one lookup each;
+- indexed conditions on several dimensions and nothing else: per set of dimensions, one
+  dict per dimension; the intersection of the lookups is the released flags
+  (``conjunctions``);
+- indexed conditions with further checks: the lookups give candidate rules, whose checks
+  then run (``groups``);
 - everything else (custom strategies, schedules, ``ne``/``lt``/``regex`` tests) is
   called per account (``loose``), skipped once its flag is already on.
 
@@ -19,7 +22,7 @@ The plain semantics live in :mod:`flagware.reference`; the two must agree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import lt
@@ -65,8 +68,20 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Conjunction:
+    """Rules without further checks that look up the same dimensions, at most one per flag.
+
+    Each table maps a value to the flags whose rule accepts it; the flags whose rule
+    accepts all of the account's values are the intersection of one lookup per table.
+    """
+
+    dimensions: tuple[Dimension, ...]
+    tables: tuple[dict[Hashable, frozenset[str]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
-    """Rules that look up the same dimensions; each table maps a value to rule positions."""
+    """Rules with further checks that look up the same dimensions; tables give positions."""
 
     dimensions: tuple[Dimension, ...]
     tables: tuple[dict[Hashable, frozenset[int]], ...]
@@ -141,14 +156,14 @@ class Plan:
         ]
         self.always = frozenset(r.flag for r in rules if _is_constant(r))
         plain_hash: list[Rule] = []
-        direct: list[Rule] = []
-        grouped: list[Rule] = []
+        plain_indexed: list[Rule] = []
+        checked: list[Rule] = []
         loose: list[Rule] = []
         for r in rules:
             if r.flag in self.always:
                 continue
             if r.conditions:
-                (direct if _is_direct(r) else grouped).append(r)
+                (checked if r.hashes or r.residuals else plain_indexed).append(r)
             elif not r.residuals and len(r.hashes) == 1:
                 plain_hash.append(r)
             else:
@@ -156,19 +171,23 @@ class Plan:
         self.pct_flags = tuple(r.flag for r in plain_hash)
         self.pct_seeds = tuple(r.hashes[0].seed for r in plain_hash)
         self.pct_thresholds = tuple(r.hashes[0].threshold for r in plain_hash)
-        self.direct = _direct_tables(direct)
-        self.groups = _groups(grouped)
+        single = [r for r in plain_indexed if len(r.conditions) == 1]
+        tables = _single_tables(single)
+        self.by_id = tables.pop(ID, None)
+        self.by_digit = tables.pop(DIGIT, None)
+        self.by_attribute = tuple((d[1], table) for d, table in sorted(tables.items()))
+        self.conjunctions = _conjunctions(r for r in plain_indexed if len(r.conditions) > 1)
+        self.groups = _groups(checked)
         self.loose = tuple(loose)
         self.anonymous = tuple(
             r for r in self.loose if not r.hashes and all(x.anonymous for x in r.residuals)
         )
+        self.needs_clock = any(x.timed for r in (*checked, *loose) for x in r.residuals)
 
-    def released(
-        self, account: Account | None, now: Callable[[], float]
-    ) -> frozenset[str] | set[str]:
-        """The names of the flags on for ``account`` (flags not in the ruleset excluded)."""
+    def released(self, account: Account | None, at: float) -> frozenset[str] | set[str]:
+        """The names of the flags on for ``account`` at ``at`` (undefined flags excluded)."""
         if account is None:
-            return self._released_anonymous(now)
+            return self._released_anonymous(at)
         if account.id in self.test_users:
             return self.live
         released = set(self.always)
@@ -176,16 +195,20 @@ class Plan:
         if self.pct_flags:
             hashes = map(mmh3_32_uintdigest, repeat(id_bytes), self.pct_seeds)
             released.update(compress(self.pct_flags, map(lt, hashes, self.pct_thresholds)))
-        for dimension, table in self.direct:
-            value = _value_of(dimension, account)
+        if self.by_id is not None and (hit := self.by_id.get(account.id)):
+            released.update(hit)
+        number = account.number
+        if self.by_digit is not None and number is not None:
+            released.update(self.by_digit.get(abs(number) % 10, ()))
+        attributes = account.attributes
+        for name, table in self.by_attribute:
+            value = attributes.get(name)
             if value is not None and (hit := _lookup(table, value)):
                 released.update(hit)
-        at = -1.0
-        if self.groups or self.loose:
-            at = now()
+        for conjunction in self.conjunctions:
+            released.update(_intersect(conjunction.dimensions, conjunction.tables, account))
         for group in self.groups:
-            positions = self._group_hits(group, account)
-            for position in positions:
+            for position in _intersect(group.dimensions, group.tables, account):
                 rule = group.rules[position]
                 if rule.flag not in released and rule.checks_pass(account, id_bytes, at):
                     released.add(rule.flag)
@@ -194,50 +217,78 @@ class Plan:
                 released.add(rule.flag)
         return released
 
-    def _released_anonymous(self, now: Callable[[], float]) -> frozenset[str] | set[str]:
+    def _released_anonymous(self, at: float) -> frozenset[str] | set[str]:
         if not self.anonymous:
             return self.always
-        at = now()
         released = set(self.always)
         for rule in self.anonymous:
             if all(r.check(None, at) for r in rule.residuals):
                 released.add(rule.flag)
         return released
 
-    @staticmethod
-    def _group_hits(group: Group, account: Account) -> Iterable[int]:
-        hits: frozenset[int] | None = None
-        for dimension, table in zip(group.dimensions, group.tables, strict=True):
-            value = _value_of(dimension, account)
-            found = None if value is None else _lookup(table, value)
-            if not found:
-                return ()
-            hits = found if hits is None else hits & found
-            if not hits:
-                return ()
-        return hits or ()
+
+def _intersect(
+    dimensions: tuple[Dimension, ...],
+    tables: tuple[dict[Hashable, frozenset[T]], ...],
+    account: Account,
+) -> frozenset[T]:
+    """What every table returns for the account's values along its dimension."""
+    hits: frozenset[T] | None = None
+    for dimension, table in zip(dimensions, tables, strict=True):
+        value = _value_of(dimension, account)
+        found = None if value is None else _lookup(table, value)
+        if not found:
+            return frozenset()
+        hits = found if hits is None else hits & found
+        if not hits:
+            return frozenset()
+    return hits or frozenset()
 
 
 def _is_constant(rule: Rule) -> bool:
     return not (rule.conditions or rule.hashes or rule.residuals)
 
 
-def _is_direct(rule: Rule) -> bool:
-    return len(rule.conditions) == 1 and not rule.hashes and not rule.residuals
-
-
-def _direct_tables(
-    rules: Iterable[Rule],
-) -> tuple[tuple[Dimension, dict[Hashable, frozenset[str]]], ...]:
-    tables: dict[Dimension, defaultdict[Hashable, set[str]]] = defaultdict(lambda: defaultdict(set))
+def _single_tables(rules: Iterable[Rule]) -> dict[Dimension, dict[Hashable, frozenset[str]]]:
+    """For one-condition rules: per dimension, value -> flags released by it."""
+    tables: defaultdict[Dimension, defaultdict[Hashable, set[str]]] = defaultdict(
+        lambda: defaultdict(set)
+    )
     for rule in rules:
         condition = rule.conditions[0]
         for value in condition.values:
             tables[condition.dimension][value].add(rule.flag)
-    return tuple(
-        (dimension, {value: frozenset(names) for value, names in table.items()})
-        for dimension, table in sorted(tables.items())
+    return {
+        dimension: {value: frozenset(names) for value, names in table.items()}
+        for dimension, table in tables.items()
+    }
+
+
+def _conjunctions(rules: Iterable[Rule]) -> tuple[Conjunction, ...]:
+    """Multi-condition rules by dimensions, split so no flag has two rules in one table set."""
+    layers: defaultdict[tuple[Dimension, ...], list[tuple[list[Rule], set[str]]]] = defaultdict(
+        list
     )
+    for rule in rules:
+        dims = tuple(c.dimension for c in rule.conditions)
+        for layer, flags in layers[dims]:
+            if rule.flag not in flags:
+                layer.append(rule)
+                flags.add(rule.flag)
+                break
+        else:
+            layers[dims].append(([rule], {rule.flag}))
+    out = []
+    for dims, stack in sorted(layers.items()):
+        for layer, _ in stack:
+            tables: list[defaultdict[Hashable, set[str]]] = [defaultdict(set) for _ in dims]
+            for rule in layer:
+                for table, condition in zip(tables, rule.conditions, strict=True):
+                    for value in condition.values:
+                        table[value].add(rule.flag)
+            frozen = tuple({v: frozenset(f) for v, f in t.items()} for t in tables)
+            out.append(Conjunction(dims, frozen))
+    return tuple(out)
 
 
 def _groups(rules: Iterable[Rule]) -> tuple[Group, ...]:

@@ -18,8 +18,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
-    StrictInt,
     StrictStr,
     ValidationError,
     field_validator,
@@ -49,7 +47,7 @@ LIMITS: Mapping[str, int] = {
 }
 
 AccountId = Annotated[StrictStr, Field(min_length=1, max_length=256)]
-Weight = Annotated[StrictInt | StrictFloat, Field(gt=0, le=100, allow_inf_nan=False)]
+Weight = Annotated[float, Field(strict=True, gt=0, le=100, allow_inf_nan=False)]
 
 
 class DocumentModel(BaseModel):

@@ -84,6 +84,7 @@ class Residual:
 
     check: Callable[[Account | None, float], bool]
     anonymous: bool = False  # whether it can hold without an account (schedules only)
+    timed: bool = False  # whether it reads the time (the engine then reads the clock)
 
 
 Piece: TypeAlias = IndexedCondition | HashCheck | Residual

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
-from pydantic import Field, StrictFloat, StrictInt, field_validator
+from pydantic import Field, field_validator
 
 from flagware import hashing
 from flagware.strategies.base import BuiltinStrategy, HashCheck, Piece
@@ -23,7 +23,7 @@ class Percentage(BuiltinStrategy):
     """
 
     type_name: ClassVar[str] = "percentage"
-    percent: Annotated[StrictInt | StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)]
+    percent: Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
 
     @field_validator("percent")
     @classmethod

@@ -55,4 +55,4 @@ class Schedule(BuiltinStrategy):
         def check(account: Account | None, now: float) -> bool:
             return after <= now < before
 
-        return (Residual(check, anonymous=True),)
+        return (Residual(check, anonymous=True, timed=True),)

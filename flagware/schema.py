@@ -1,0 +1,87 @@
+"""The JSON Schema of the ruleset document, generated from the validation models.
+
+The package ships it as ``flagware/ruleset.schema.json`` for editors and CI linters (a
+test keeps the file in sync with this generator; regenerate it with
+``python -m flagware.schema > flagware/ruleset.schema.json``). Validation itself uses the
+models, which also check what a schema cannot say: regexes compile, weights sum to 100.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from flagware.strategies.conditions import Condition
+from flagware.strategies.registry import BUILTIN_STRATEGIES
+from flagware.validation import FLAG_NAME, DocumentModel, FlagModel, WhenModel
+
+__all__ = ["json_schema", "shipped_schema"]
+
+_ID = "https://flagware.invalid/ruleset.schema.json"
+
+
+def _model_schema(model: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """A model's schema with its own ``$defs`` hoisted into the shared ones."""
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    defs.update(schema.pop("$defs", {}))
+    return schema
+
+
+def json_schema() -> dict[str, Any]:
+    """The ruleset document's JSON Schema (draft 2020-12)."""
+    defs: dict[str, Any] = {}
+    defs["Condition"] = _model_schema(Condition, defs)
+    when = _model_schema(WhenModel, defs)["properties"]["when"]
+    variants = []
+    for name, cls in BUILTIN_STRATEGIES.items():
+        schema = _model_schema(cls, defs)
+        schema["properties"] = {
+            "type": {"const": name},
+            **schema.get("properties", {}),
+            "when": when,
+        }
+        schema["required"] = ["type", *schema.get("required", [])]
+        schema["additionalProperties"] = False
+        defs[f"strategy_{name}"] = schema
+        variants.append({"$ref": f"#/$defs/strategy_{name}"})
+    variants.append(
+        {
+            "title": "Custom strategy",
+            "description": "A type registered by the application with flagware.register_strategy.",
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "not": {"enum": list(BUILTIN_STRATEGIES)}},
+                "when": when,
+            },
+            "required": ["type"],
+        }
+    )
+    flag = _model_schema(FlagModel, defs)
+    flag["properties"]["strategies"]["items"] = {"anyOf": variants}
+    defs["Flag"] = flag
+    top = _model_schema(DocumentModel, defs)
+    top["properties"]["flags"] = {
+        "type": "object",
+        "propertyNames": {"pattern": FLAG_NAME},
+        "additionalProperties": {"anyOf": [{"$ref": "#/$defs/Flag"}, {"type": "null"}]},
+        "default": {},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _ID,
+        "title": "flagware ruleset",
+        **top,
+        "$defs": dict(sorted(defs.items())),
+    }
+
+
+def shipped_schema() -> dict[str, Any]:
+    """The schema file shipped in the package."""
+    text = resources.files("flagware").joinpath("ruleset.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+if __name__ == "__main__":
+    print(json.dumps(json_schema(), indent=2, sort_keys=False))

@@ -1,0 +1,395 @@
+"""The indexed plan (Engine.evaluate_all) must agree with the reference semantics.
+
+flagware.reference.decide is the plain, one-flag-at-a-time meaning of a ruleset; the plan
+compiles the same ruleset into indexes. Random rulesets over a small universe of accounts
+and attribute values make the index paths (direct tables, groups, hash checks, residuals,
+anonymous rules, test users, kill switches) collide as often as possible.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import flagware
+from flagware import Account, Engine, Ruleset, reference
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+T = NOW.timestamp()
+
+IDS = [f"a{i}" for i in range(10)]
+TEST_USERS = ["t0", "t1"]
+FLAG_NAMES = [f"f{i}" for i in range(6)]
+ATTRIBUTES = ["country", "plan", "age", "tags", "beta"]
+OPS = ["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex"]
+SCALARS: list[Any] = ["NL", "DE", "US", "free", "pro", "x", 0, 1, 17, 18, 30.5, True, False]
+PATTERNS = ["^N", "L$", "pro", "^(D|U)", ".", "e"]
+PERCENTS = [0, 0.01, 1, 10, 12.5, 33.33, 50, 99.99, 100]
+OFFSETS = [-7200, -1, 0, 1, 7200]
+VARIANTS = [{"control": 50, "green": 50}, {"a": 10, "b": 20.5, "c": 69.5}]
+
+
+# --- custom strategies, so rulesets can use them ---------------------------------------------
+
+
+@flagware.register_strategy("plan_test_even")
+class EvenNumber(flagware.Strategy):
+    def __init__(self, odd: bool = False) -> None:
+        self.odd = odd
+
+    def matches(self, account: Account) -> bool:
+        if account.number is None:
+            return False
+        return account.number % 2 == int(self.odd)
+
+
+@flagware.register_strategy("plan_test_raises")
+class RaisesForPro(flagware.Strategy):
+    def __init__(self) -> None:
+        pass
+
+    def matches(self, account: Account) -> bool:
+        if account.attributes.get("plan") == "pro":
+            raise RuntimeError("pro accounts break this strategy")
+        return account.id.endswith(("1", "3"))
+
+
+# --- ruleset documents -----------------------------------------------------------------------
+
+
+def iso_at(offset: int) -> str:
+    return (NOW + timedelta(seconds=offset)).isoformat().replace("+00:00", "Z")
+
+
+@st.composite
+def conditions(draw: st.DrawFn) -> dict[str, Any]:
+    op = draw(st.sampled_from(OPS))
+    pool = PATTERNS if op == "regex" else SCALARS
+    values = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3))
+    return {"attribute": draw(st.sampled_from(ATTRIBUTES)), "op": op, "values": values}
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> dict[str, Any]:
+    after, before = sorted(draw(st.lists(st.sampled_from(OFFSETS), min_size=2, max_size=2)))
+    shape = draw(st.sampled_from(["after", "before", "both"]))
+    if shape == "both" and after == before:
+        shape = "after"
+    doc: dict[str, Any] = {"type": "schedule"}
+    if shape in ("after", "both"):
+        doc["after"] = iso_at(after)
+    if shape in ("before", "both"):
+        doc["before"] = iso_at(before)
+    return doc
+
+
+def strategy_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(
+        st.just({"type": "everyone"}),
+        st.builds(
+            lambda ids: {"type": "accounts", "ids": ids},
+            st.lists(st.sampled_from(IDS + TEST_USERS), min_size=1, max_size=4),
+        ),
+        st.builds(
+            lambda digits: {"type": "last_digit", "digits": digits},
+            st.lists(st.integers(0, 9), min_size=1, max_size=4, unique=True),
+        ),
+        st.builds(
+            lambda percent: {"type": "percentage", "percent": percent},
+            st.sampled_from(PERCENTS) | st.integers(0, 10_000).map(lambda p: p / 100),
+        ),
+        conditions().map(lambda c: {"type": "attribute", **c}),
+        schedules(),
+        st.builds(lambda odd: {"type": "plan_test_even", "odd": odd}, st.booleans()),
+        st.just({"type": "plan_test_raises"}),
+    )
+
+
+@st.composite
+def strategy_docs(draw: st.DrawFn) -> dict[str, Any]:
+    doc = dict(draw(strategy_bodies()))
+    when = draw(st.lists(conditions(), max_size=3))
+    if when:
+        doc["when"] = when
+    return doc
+
+
+@st.composite
+def flag_docs(draw: st.DrawFn) -> dict[str, Any]:
+    doc: dict[str, Any] = {"strategies": draw(st.lists(strategy_docs(), max_size=4))}
+    if draw(st.integers(0, 5)) == 0:
+        doc["enabled"] = False
+    if draw(st.booleans()):
+        doc["variants"] = draw(st.sampled_from(VARIANTS))
+    if draw(st.integers(0, 3)) == 0:
+        doc["salt"] = draw(st.sampled_from(FLAG_NAMES + ["shared"]))
+    return doc
+
+
+@st.composite
+def ruleset_docs(draw: st.DrawFn) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(FLAG_NAMES), min_size=1, max_size=6, unique=True))
+    return {
+        "schema": 1,
+        "test_users": draw(st.lists(st.sampled_from([*TEST_USERS, "a0"]), unique=True)),
+        "unknown": draw(st.sampled_from(["released", "hidden"])),
+        "flags": {name: draw(flag_docs()) for name in names},
+    }
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+MISSING = object()
+attribute_values: dict[str, st.SearchStrategy[Any]] = {
+    "country": st.sampled_from(["NL", "DE", "US", None, "nl", 1]),
+    "plan": st.sampled_from(["free", "pro", None, True]),
+    "age": st.sampled_from([0, 1, 17, 18, 30.5, 17.0, True, False, "18", None]),
+    "tags": st.lists(st.sampled_from(["NL", "pro", "x", 1, True]), max_size=3)
+    | st.sampled_from(["pro NL", "", ("x", "NL")]),
+    "beta": st.sampled_from([True, False, 1, 0, 1.0, "True"]),
+}
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> Account:
+    attributes = {}
+    for name, values in attribute_values.items():
+        if draw(st.booleans()):
+            attributes[name] = draw(values)
+    return Account(
+        id=draw(st.sampled_from(IDS + TEST_USERS)),
+        number=draw(st.none() | st.integers(-30, 30)),
+        attributes=attributes,
+    )
+
+
+# --- the property ----------------------------------------------------------------------------
+
+
+def assert_plan_agrees(ruleset: Ruleset, account: Account | None, now: float = T) -> None:
+    engine = Engine(ruleset, clock=lambda: now)
+    fs = engine.evaluate_all(account)
+    explicit = engine.evaluate_all(account, now=now)
+    for name in [*ruleset.flags, "not_in_ruleset"]:
+        expected, why = reference.decide(ruleset, name, account, now)
+        assert fs.is_enabled(name) == expected, (name, account, why)
+        assert explicit.is_enabled(name) == expected, (name, account, why)
+        assert fs.reason(name) == why
+        flag = ruleset.flags.get(name)
+        want_variant = reference.variant_for(flag, account) if expected and flag else None
+        assert fs.variant(name) == want_variant
+    assert fs.as_dict() == {
+        name: reference.decide(ruleset, name, account, now)[0] for name in ruleset.flags
+    }
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(ruleset_docs(), st.lists(accounts(), min_size=1, max_size=6))
+def test_plan_agrees_with_reference(doc: dict[str, Any], sample: list[Account]) -> None:
+    ruleset = Ruleset.from_dict(doc)
+    everyone = [*sample, None, *(Account(id=t, number=7) for t in TEST_USERS)]
+    for account in everyone:
+        assert_plan_agrees(ruleset, account)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ruleset_docs(), accounts(), st.sampled_from(OFFSETS + [-3600, 3600]))
+def test_plan_agrees_with_reference_at_other_times(
+    doc: dict[str, Any], account: Account, offset: int
+) -> None:
+    ruleset = Ruleset.from_dict(doc)
+    assert_plan_agrees(ruleset, account, T + offset)
+    assert_plan_agrees(ruleset, None, T + offset)
+
+
+# --- hand-written index paths ----------------------------------------------------------------
+
+
+def ruleset_of(*strategies: dict[str, Any], **top: Any) -> Ruleset:
+    return Ruleset.from_dict({"flags": {"f": {"strategies": list(strategies)}}, **top})
+
+
+def released(ruleset: Ruleset, account: Account | None) -> bool:
+    assert_plan_agrees(ruleset, account)
+    return Engine(ruleset, clock=lambda: T).evaluate_all(account)["f"]
+
+
+def country(value: Any, **more: Any) -> Account:
+    return Account(id="a1", number=1, attributes={"country": value, **more})
+
+
+def test_same_dimension_twice_intersects() -> None:
+    ruleset = ruleset_of(
+        {
+            "type": "attribute",
+            "attribute": "country",
+            "op": "in",
+            "values": ["NL", "DE"],
+            "when": [{"attribute": "country", "op": "eq", "values": ["NL"]}],
+        }
+    )
+    assert released(ruleset, country("NL"))
+    assert not released(ruleset, country("DE"))
+    assert not released(ruleset, country("US"))
+
+
+def test_same_dimension_twice_with_a_hash() -> None:
+    ruleset = ruleset_of(
+        {
+            "type": "percentage",
+            "percent": 100,
+            "when": [
+                {"attribute": "country", "op": "in", "values": ["NL", "DE"]},
+                {"attribute": "country", "op": "in", "values": ["DE", "US"]},
+            ],
+        }
+    )
+    assert released(ruleset, country("DE"))
+    assert not released(ruleset, country("NL"))
+    assert not released(ruleset, country("US"))
+
+
+def test_ids_and_attributes_together() -> None:
+    ruleset = ruleset_of(
+        {
+            "type": "accounts",
+            "ids": ["a1", "a2"],
+            "when": [{"attribute": "country", "op": "eq", "values": ["NL"]}],
+        },
+        {"type": "last_digit", "digits": [5], "when": [{"attribute": "plan", "op": "eq", "values": ["pro"]}]},
+    )
+    assert released(ruleset, country("NL"))
+    assert not released(ruleset, Account(id="a3", attributes={"country": "NL"}))
+    assert not released(ruleset, country("DE"))
+    assert released(ruleset, Account(id="zz", number=15, attributes={"plan": "pro"}))
+    assert not released(ruleset, Account(id="zz", number=15, attributes={"plan": "free"}))
+
+
+def test_bool_and_int_equality() -> None:
+    # Python's True == 1 and 1 == 1.0; the index must answer exactly as == does.
+    ints = ruleset_of({"type": "attribute", "attribute": "beta", "op": "eq", "values": [1]})
+    bools = ruleset_of({"type": "attribute", "attribute": "beta", "op": "in", "values": [True]})
+    for ruleset in (ints, bools):
+        for value in (True, 1, 1.0, False, 0, "1", "True"):
+            released(ruleset, Account(id="a1", attributes={"beta": value}))
+    assert released(ints, Account(id="a1", attributes={"beta": 1.0}))
+    assert not released(ints, Account(id="a1", attributes={"beta": "1"}))
+
+
+def test_bool_and_int_in_intersection() -> None:
+    ruleset = ruleset_of(
+        {
+            "type": "attribute",
+            "attribute": "beta",
+            "op": "in",
+            "values": [1, "x"],
+            "when": [{"attribute": "beta", "op": "eq", "values": [True]}],
+        }
+    )
+    for value in (True, 1, 1.0, False, "x"):
+        released(ruleset, Account(id="a1", attributes={"beta": value}))
+
+
+def test_unhashable_attribute_values() -> None:
+    eq = ruleset_of({"type": "attribute", "attribute": "country", "op": "eq", "values": ["NL"]})
+    in_ = ruleset_of(
+        {
+            "type": "everyone",
+            "when": [
+                {"attribute": "country", "op": "in", "values": ["NL", "DE"]},
+                {"attribute": "plan", "op": "eq", "values": ["pro"]},
+            ],
+        }
+    )
+    ne = ruleset_of({"type": "attribute", "attribute": "country", "op": "ne", "values": ["NL"]})
+    contains = ruleset_of(
+        {"type": "attribute", "attribute": "country", "op": "contains", "values": ["NL"]}
+    )
+    for value in (["NL"], {"NL": 1}, {"NL"}, ("NL", ["DE"])):
+        account = country(value, plan="pro")
+        assert not released(eq, account)
+        assert not released(in_, account)
+        assert released(ne, account)
+    assert released(contains, country(["NL"], plan="pro"))
+    assert not released(contains, country({"DE"}, plan="pro"))
+
+
+def test_rules_that_can_never_match() -> None:
+    ruleset = Ruleset.from_dict(
+        {
+            "test_users": ["t0"],
+            "flags": {
+                "f": {
+                    "strategies": [
+                        {
+                            "type": "attribute",
+                            "attribute": "country",
+                            "op": "eq",
+                            "values": ["NL"],
+                            "when": [{"attribute": "country", "op": "eq", "values": ["DE"]}],
+                        },
+                        {"type": "percentage", "percent": 0},
+                        {
+                            "type": "percentage",
+                            "percent": 0,
+                            "when": [{"attribute": "country", "op": "eq", "values": ["NL"]}],
+                        },
+                    ]
+                }
+            },
+        }
+    )
+    for value in ("NL", "DE", None):
+        assert not released(ruleset, country(value))
+    assert not released(ruleset, None)
+    assert released(ruleset, Account(id="t0"))  # test users still see it
+
+
+def test_missing_and_none_attributes_never_match() -> None:
+    ruleset = ruleset_of(
+        {"type": "attribute", "attribute": "country", "op": "ne", "values": ["NL"]},
+        {"type": "attribute", "attribute": "country", "op": "not_in", "values": ["NL"]},
+    )
+    assert not released(ruleset, country(None))
+    assert not released(ruleset, Account(id="a1"))
+    assert released(ruleset, country("DE"))
+
+
+def test_schedule_with_conditions_is_not_anonymous() -> None:
+    ruleset = ruleset_of(
+        {
+            "type": "schedule",
+            "after": iso_at(-10),
+            "when": [{"attribute": "country", "op": "eq", "values": ["NL"]}],
+        }
+    )
+    assert not released(ruleset, None)
+    assert released(ruleset, country("NL"))
+    assert not released(ruleset, country("DE"))
+
+
+def test_percentage_with_a_residual_condition() -> None:
+    ruleset = ruleset_of(
+        {
+            "type": "percentage",
+            "percent": 50,
+            "when": [{"attribute": "age", "op": "gte", "values": [18]}],
+        }
+    )
+    for i in range(200):
+        released(ruleset, Account(id=f"u{i}", attributes={"age": 18 + i % 2 * -1}))
+
+
+def test_custom_strategy_that_raises_matches_nobody_in_the_plan() -> None:
+    ruleset = ruleset_of({"type": "plan_test_raises"}, {"type": "plan_test_even", "odd": True})
+    assert not released(ruleset, Account(id="a0", number=2, attributes={"plan": "pro"}))
+    assert released(ruleset, Account(id="a0", number=3, attributes={"plan": "pro"}))
+    assert released(ruleset, Account(id="a1", number=2))
+    assert not released(ruleset, None)
