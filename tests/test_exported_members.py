@@ -1,0 +1,49 @@
+"""The public surface: what `import flagware` offers, as CONTRACT.md names it."""
+
+from __future__ import annotations
+
+import flagware
+
+CONTRACT_NAMES = {
+    "Account",
+    "Engine",
+    "FileStore",
+    "FlagSet",
+    "MemoryStore",
+    "NoFlagContext",
+    "Ruleset",
+    "RulesetError",
+    "Strategy",
+    "current_flags",
+    "flags",
+    "load_ruleset",
+    "register_strategy",
+    "use_flags",
+}
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {name for name in vars(flagware) if not name.startswith("_")}
+    # Submodules and the `annotations` future import are not API.
+    incidental = {
+        name for name in public if type(getattr(flagware, name)).__name__ in {"module", "_Feature"}
+    }
+    assert set(flagware.__all__) == public - incidental
+
+
+def test_contract_names_are_exported() -> None:
+    assert set(flagware.__all__) >= CONTRACT_NAMES
+
+
+def test_error_tree() -> None:
+    assert issubclass(flagware.RulesetError, flagware.FlagwareError)
+    assert issubclass(flagware.RulesetError, ValueError)
+    assert issubclass(flagware.NoFlagContext, LookupError)
+    assert issubclass(flagware.StrategyRegistrationError, ValueError)
+    assert issubclass(flagware.StoreError, flagware.FlagwareError)
+
+
+def test_package_is_typed() -> None:
+    from importlib import resources
+
+    assert resources.files("flagware").joinpath("py.typed").is_file()
