@@ -33,6 +33,22 @@ def _timestamp(now: float | datetime | None) -> float | None:
     return now
 
 
+class _AsTestUser:
+    """Explains a FlagSet evaluated with ``test_user=True``."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def reason(self, name: str, enabled: bool, account: Account | None, at: float | None) -> str:
+        now = self._engine._now(at)
+        return reference.decide(self._engine.ruleset, name, account, now, test_user=True)[1]
+
+    def variant(self, name: str, enabled: bool, account: Account | None) -> str | None:
+        return self._engine.variant(name, enabled, account)
+
+
 class Engine:
     """Evaluates a :class:`~flagware.Ruleset` for accounts.
 
@@ -56,20 +72,29 @@ class Engine:
         return self._ruleset
 
     def evaluate_all(
-        self, account: Account | None, *, now: float | datetime | None = None
+        self,
+        account: Account | None,
+        *,
+        now: float | datetime | None = None,
+        test_user: bool = False,
     ) -> FlagSet:
-        """Every flag for ``account`` (None: an anonymous request), evaluated once."""
+        """Every flag for ``account`` (None: an anonymous request), evaluated once.
+
+        ``test_user=True`` gives the account a test user's view (every flag that is not
+        kill-switched) even if the ruleset's ``test_users`` does not list it.
+        """
         plan = self._plan
         at = _timestamp(now)
         if at is None and plan.needs_clock:
             at = self._clock()
+        test_user = test_user and account is not None
         return FlagSet(
-            plan.released(account, -1.0 if at is None else at),
+            plan.released(account, -1.0 if at is None else at, test_user),
             self._names,
             defined=plan.defined,
             unknown=self._unknown,
             account=account,
-            explainer=self,
+            explainer=_AsTestUser(self) if test_user else self,
             at=at,
         )
 

@@ -37,8 +37,13 @@ Format = Literal["json", "yaml", "toml"]
 _SUFFIXES: dict[str, Format] = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans."""
+# libyaml's parser when PyYAML has it: PyYAML's pure-Python scanner is quadratic on some
+# hostile inputs (a few KB of "[").
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """The safe loader with YAML 1.2 booleans."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -63,7 +68,8 @@ def format_of(path: str | Path) -> Format:
 
 def parse_document(text: str | bytes, fmt: Format, *, source: str | None = None) -> Any:
     """Parse a document's text; syntax errors become a :class:`RulesetError`."""
-    if len(text) > MAX_DOCUMENT_BYTES:
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
         raise RulesetError(
             [f"<document>: larger than the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB limit"],
             source=source,

@@ -40,6 +40,7 @@ from flagware.strategies.base import (
     IndexedCondition,
     Residual,
 )
+from flagware.strategies.conditions import index_key
 
 if TYPE_CHECKING:
     from flagware.model import Account
@@ -128,7 +129,7 @@ def _value_of(dimension: Dimension, account: Account) -> Hashable | None:
     if dimension == DIGIT:
         return account.last_digit
     value: Hashable | None = account.attributes.get(dimension[1])
-    return value
+    return index_key(value) if value.__class__ is bool else value
 
 
 def _lookup(table: dict[Hashable, T], value: Hashable) -> T | None:
@@ -184,11 +185,13 @@ class Plan:
         )
         self.needs_clock = any(x.timed for r in (*checked, *loose) for x in r.residuals)
 
-    def released(self, account: Account | None, at: float) -> frozenset[str] | set[str]:
+    def released(
+        self, account: Account | None, at: float, test_user: bool = False
+    ) -> frozenset[str] | set[str]:
         """The names of the flags on for ``account`` at ``at`` (undefined flags excluded)."""
         if account is None:
             return self._released_anonymous(at)
-        if account.id in self.test_users:
+        if test_user or account.id in self.test_users:
             return self.live
         released = set(self.always)
         id_bytes = account.id.encode("utf-8")
@@ -203,6 +206,8 @@ class Plan:
         attributes = account.attributes
         for name, table in self.by_attribute:
             value = attributes.get(name)
+            if value.__class__ is bool:
+                value = index_key(value)
             if value is not None and (hit := _lookup(table, value)):
                 released.update(hit)
         for conjunction in self.conjunctions:

@@ -50,14 +50,20 @@ def spec_matches(spec: StrategySpec, flag: Flag, account: Account | None, now: f
     return account is not None and call_custom(strategy, account)
 
 
-def decide(ruleset: Ruleset, name: str, account: Account | None, now: float) -> tuple[bool, str]:
-    """Whether flag ``name`` is on for ``account`` at ``now``, and the reason why."""
+def decide(
+    ruleset: Ruleset, name: str, account: Account | None, now: float, *, test_user: bool = False
+) -> tuple[bool, str]:
+    """Whether flag ``name`` is on for ``account`` at ``now``, and the reason why.
+
+    ``test_user`` treats the account as a test user even if the ruleset does not list it
+    (the application identified it as one).
+    """
     flag = ruleset.flags.get(name)
     if flag is None:
         return ruleset.unknown == "released", f"not in ruleset: unknown={ruleset.unknown}"
     if not flag.enabled:
         return False, "kill switch: enabled is false"
-    if account is not None and account.id in ruleset.test_users:
+    if account is not None and (test_user or account.id in ruleset.test_users):
         return True, "test user"
     for i, spec in enumerate(flag.strategies):
         if spec_matches(spec, flag, account, now):

@@ -8,6 +8,7 @@ document first. ``to_dict`` gives the canonical document back, and round-trips.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -20,6 +21,10 @@ __all__ = ["SCHEMA_VERSION", "Flag", "Ruleset", "StrategySpec", "UnknownPolicy"]
 
 SCHEMA_VERSION = 1
 UnknownPolicy = Literal["released", "hidden"]
+
+
+def _canonical(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +119,8 @@ class Ruleset:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Ruleset):
             return NotImplemented
-        return self._doc == other._doc
+        # Compared as canonical JSON, so that `true` and `1` (which match differently) differ.
+        return _canonical(self._doc) == _canonical(other._doc)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -45,18 +45,17 @@ def json_schema() -> dict[str, Any]:
         schema["additionalProperties"] = False
         defs[f"strategy_{name}"] = schema
         variants.append({"$ref": f"#/$defs/strategy_{name}"})
-    variants.append(
-        {
-            "title": "Custom strategy",
-            "description": "A type registered by the application with flagware.register_strategy.",
-            "type": "object",
-            "properties": {
-                "type": {"type": "string", "not": {"enum": list(BUILTIN_STRATEGIES)}},
-                "when": when,
-            },
-            "required": ["type"],
-        }
-    )
+    custom: dict[str, Any] = {
+        "title": "Custom strategy",
+        "description": "A type registered by the application with flagware.register_strategy.",
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "not": {"enum": list(BUILTIN_STRATEGIES)}},
+            "when": when,
+        },
+        "required": ["type"],
+    }
+    variants.append(custom)
     flag = _model_schema(FlagModel, defs)
     flag["properties"]["strategies"]["items"] = {"anyOf": variants}
     defs["Flag"] = flag

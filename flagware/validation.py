@@ -58,7 +58,15 @@ class DocumentModel(BaseModel):
     schema_version: Literal[1] = Field(default=1, alias="schema")
     test_users: Annotated[list[AccountId], Field(max_length=LIMITS["test_users"])] = []
     unknown: Literal["released", "hidden"] = "released"
-    flags: Annotated[dict[str, Any], Field(max_length=LIMITS["flags"])] = {}
+    # Keys and values are checked flag by flag, with paths, in _parse_flag.
+    flags: Annotated[dict[Any, Any], Field(max_length=LIMITS["flags"])] = {}
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"Input should be 1, got {value!r}")
+        return value
 
 
 class FlagModel(BaseModel):
@@ -133,15 +141,15 @@ def _problems(prefix: str, exc: ValidationError) -> list[str]:
             out.append(f"{_path(prefix, loc)}: {msg}")
         else:
             out.append(f"{_path(prefix, loc)}: {msg}, got {_short(err.get('input'))}")
-    # A union (int | float, str | None) reports one error per member; keep the first of each path.
-    seen: set[str] = set()
-    unique = []
-    for line in out:
-        key = line.split(": ", 1)[0]
-        if key not in seen:
-            seen.add(key)
-            unique.append(line)
-    return unique
+    # Keep one problem per path, and drop a container's problem when one of its items has
+    # its own (a list with a bad item is also "too short after validation").
+    paths = [line.split(": ", 1)[0] for line in out]
+    unique: dict[str, str] = {}
+    for path, line in zip(paths, out, strict=True):
+        deeper = any(p != path and p.startswith((path + ".", path + "[")) for p in paths)
+        if path not in unique and not deeper:
+            unique[path] = line
+    return list(unique.values())
 
 
 def _check_shape(doc: Any) -> str | None:
@@ -153,12 +161,15 @@ def _check_shape(doc: Any) -> str | None:
         nodes += 1
         if nodes > LIMITS["nodes"]:
             return f"the document has more than {LIMITS['nodes']:,} values"
-        if depth > LIMITS["depth"]:
-            return f"the document nests deeper than {LIMITS['depth']} levels"
+        children: Any = None
         if isinstance(value, Mapping):
-            stack.extend((v, depth + 1) for v in value.values())
+            children = value.values()
         elif isinstance(value, list | tuple):
-            stack.extend((v, depth + 1) for v in value)
+            children = value
+        if children:
+            if depth > LIMITS["depth"]:
+                return f"the document nests mappings and lists deeper than {LIMITS['depth']} levels"
+            stack.extend((v, depth + 1) for v in children)
     return None
 
 
@@ -211,11 +222,14 @@ def _parse_strategy(raw: Mapping[str, Any], path: str, problems: list[str]) -> S
 
 def _parse_flag(name: Any, raw: Any, problems: list[str]) -> Flag | None:
     path = f"flags.{name}"
-    if not isinstance(name, str) or not re.match(FLAG_NAME, name):
+    if not isinstance(name, str) or not re.fullmatch(FLAG_NAME, name):
         problems.append(f"{path}: flag name must match {FLAG_NAME}")
         return None
     if raw is None:
         raw = {}
+    if not isinstance(raw, Mapping):
+        problems.append(f"{path}: must be a mapping of flag settings (or empty), got {_short(raw)}")
+        return None
     before = len(problems)
     try:
         model: FlagModel | None = FlagModel.model_validate(raw)
@@ -223,7 +237,7 @@ def _parse_flag(name: Any, raw: Any, problems: list[str]) -> Flag | None:
         problems.extend(_problems(path, exc))
         model = None
     # Strategies are checked even when the flag's other keys are wrong, to report everything.
-    raw_strategies = raw.get("strategies") if isinstance(raw, Mapping) else None
+    raw_strategies = raw.get("strategies")
     strategies = []
     if isinstance(raw_strategies, list):
         for i, raw_strategy in enumerate(raw_strategies[: LIMITS["strategies_per_flag"]]):

@@ -21,7 +21,7 @@ class Accounts(BuiltinStrategy):
     """``{type: accounts, ids: [acct-42, acct-7]}``: exactly these account ids."""
 
     type_name: ClassVar[str] = "accounts"
-    ids: Annotated[list[AccountId], Field(min_length=1, max_length=MAX_IDS)]
+    ids: Annotated[tuple[AccountId, ...], Field(min_length=1, max_length=MAX_IDS)]
 
     def matches_at(self, account: Account | None, now: float, salt: str) -> bool:
         return account is not None and account.id in self.ids
@@ -39,12 +39,12 @@ class LastDigit(BuiltinStrategy):
 
     type_name: ClassVar[str] = "last_digit"
     digits: Annotated[
-        list[Annotated[StrictInt, Field(ge=0, le=9)]], Field(min_length=1, max_length=10)
+        tuple[Annotated[StrictInt, Field(ge=0, le=9)], ...], Field(min_length=1, max_length=10)
     ]
 
     @field_validator("digits")
     @classmethod
-    def _unique(cls, digits: list[int]) -> list[int]:
+    def _unique(cls, digits: tuple[int, ...]) -> tuple[int, ...]:
         if len(set(digits)) != len(digits):
             raise ValueError("digits must not repeat")
         return digits

@@ -8,21 +8,21 @@ A condition compares one account attribute with a list of ``values``. Positive o
 
 from __future__ import annotations
 
+import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import re2
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
     StrictStr,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -38,11 +38,35 @@ MAX_VALUES = 10_000
 ATTRIBUTE_NAME = r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$"
 
 Op = Literal["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex"]
+
+
+def _scalar(value: Any) -> Any:
+    if type(value) not in (str, int, float, bool):
+        raise ValueError(f"must be a string, number or boolean, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return value
+
+
 Scalar = Annotated[
-    StrictBool | StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)] | StrictStr,
-    Field(union_mode="left_to_right"),
+    Any,
+    BeforeValidator(_scalar),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
 ]
+
+
+def index_key(value: Any) -> Hashable:
+    """The key a value is indexed under: booleans apart from the numbers 0 and 1."""
+    return (_BOOL, value) if value.__class__ is bool else value
+
+
+def same(a: object, b: object) -> bool:
+    """Equality as conditions see it: ``==``, except that a boolean never equals a number."""
+    return a == b and (a.__class__ is bool) == (b.__class__ is bool)
+
+
 _INDEXABLE = frozenset({"eq", "in"})
+_BOOL = object()  # tags booleans in index keys, so True is not the number 1
 _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
     "lt": operator.lt,
     "lte": operator.le,
@@ -66,7 +90,7 @@ def _contains(actual: object, value: object) -> bool:
     if isinstance(actual, str):
         return isinstance(value, str) and value in actual
     if isinstance(actual, list | tuple | set | frozenset):
-        return value in actual
+        return any(same(item, value) for item in actual)
     return False
 
 
@@ -89,15 +113,21 @@ class Condition(BaseModel):
 
     attribute: Annotated[StrictStr, Field(pattern=ATTRIBUTE_NAME)]
     op: Op
-    values: Annotated[list[Scalar], Field(min_length=1, max_length=MAX_VALUES)]
+    values: Annotated[tuple[Scalar, ...], Field(min_length=1, max_length=MAX_VALUES)]
     _patterns: tuple[Any, ...] = PrivateAttr(default=())
 
     @field_validator("values")
     @classmethod
-    def _check_patterns(cls, values: list[Any], info: ValidationInfo) -> list[Any]:
+    def _check_patterns(cls, values: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
         if info.data.get("op") == "regex":
-            for value in values:
-                _compile_regex(value)
+            wrong = []
+            for i, value in enumerate(values):
+                try:
+                    _compile_regex(value)
+                except ValueError as exc:
+                    wrong.append(f"[{i}] {exc}")
+            if wrong:
+                raise ValueError("; ".join(wrong))
         return values
 
     def model_post_init(self, context: Any, /) -> None:
@@ -117,9 +147,9 @@ class Condition(BaseModel):
         """Whether the condition holds for an attribute value that is present."""
         op, values = self.op, self.values
         if op in ("eq", "in"):
-            return any(actual == v for v in values)
+            return any(same(actual, v) for v in values)
         if op in ("ne", "not_in"):
-            return all(actual != v for v in values)
+            return not any(same(actual, v) for v in values)
         if op == "contains":
             return any(_contains(actual, v) for v in values)
         if op == "regex":
@@ -130,7 +160,8 @@ class Condition(BaseModel):
     def compile(self) -> Piece:
         """An indexed lookup for ``eq``/``in``; a residual check for the other operators."""
         if self.op in _INDEXABLE:
-            return IndexedCondition(attribute_dimension(self.attribute), frozenset(self.values))
+            keys = frozenset(index_key(v) for v in self.values)
+            return IndexedCondition(attribute_dimension(self.attribute), keys)
         name, test = self.attribute, self.holds_for_value
 
         def check(account: Account | None, now: float) -> bool:

@@ -58,6 +58,10 @@ S = TypeVar("S", bound=type[Strategy])
 
 def _params_model(name: str, cls: type[Strategy]) -> type[BaseModel]:
     """A pydantic model of ``cls.__init__``'s keyword parameters, from its annotations."""
+    if cls.__init__ is object.__init__:  # no __init__ of its own: no parameters
+        return create_model(
+            f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", strict=True)
+        )
     signature = inspect.signature(cls.__init__)
     try:
         hints = typing.get_type_hints(cls.__init__)
@@ -82,7 +86,8 @@ def _params_model(name: str, cls: type[Strategy]) -> type[BaseModel]:
             )
         default = ... if param.default is param.empty else param.default
         fields[param.name] = (hints.get(param.name, Any), default)
-    config = ConfigDict(extra=extra, arbitrary_types_allowed=True, frozen=True)
+    # Strict, like the built-ins: "yes" is not a bool and true is not an int.
+    config = ConfigDict(extra=extra, arbitrary_types_allowed=True, frozen=True, strict=True)
     model: type[BaseModel] = create_model(f"{cls.__name__}Params", __config__=config, **fields)
     return model
 
