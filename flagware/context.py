@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from flagware.errors import NoFlagContext
 from flagware.flagset import Evaluation, FlagSet
 from flagware.ruleset import UnknownPolicy
+
+if TYPE_CHECKING:
+    from flagware.model import Account
 
 __all__ = ["current_flags", "flags", "flags_var", "use_flags"]
 
@@ -82,6 +85,17 @@ class _CurrentFlags:
     def variants(self) -> dict[str, str]:
         return current_flags().variants()
 
+    def enabled_flags(self) -> frozenset[str]:
+        return current_flags().enabled_flags()
+
+    def with_overrides(self, overrides: Mapping[str, bool | str]) -> FlagSet:
+        return current_flags().with_overrides(overrides)
+
+    @property
+    def account(self) -> Account | None:
+        """The account the current flags were evaluated for."""
+        return current_flags().account
+
     @property
     def active(self) -> bool:
         """Whether a FlagSet is current here (reading flags would not raise)."""
@@ -97,7 +111,9 @@ class _CurrentFlags:
 
     def __repr__(self) -> str:
         current = flags_var.get(None)
-        return f"<flagware.flags -> {current!r}>" if current else "<flagware.flags (no context)>"
+        if current is None:
+            return "<flagware.flags (no context)>"
+        return f"<flagware.flags -> {current!r}>"
 
 
 flags = _CurrentFlags()

@@ -28,12 +28,12 @@ _HASH_SPACE = 1 << 32
 
 def seed_for(salt: str) -> int:
     """The 32-bit MurmurHash3 seed derived from a salt."""
-    return mmh3.mmh3_32_uintdigest(salt.encode("utf-8"), 0)
+    return mmh3.mmh3_32_uintdigest(salt.encode("utf-8", "surrogatepass"), 0)
 
 
 def bucket(salt: str, account_id: str) -> int:
     """The account's bucket, 0 to 9999, for this salt."""
-    h = mmh3.mmh3_32_uintdigest(account_id.encode("utf-8"), seed_for(salt))
+    h = mmh3.mmh3_32_uintdigest(account_id.encode("utf-8", "surrogatepass"), seed_for(salt))
     return h * BUCKETS >> 32
 
 

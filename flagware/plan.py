@@ -194,7 +194,7 @@ class Plan:
         if test_user or account.id in self.test_users:
             return self.live
         released = set(self.always)
-        id_bytes = account.id.encode("utf-8")
+        id_bytes = account.id.encode("utf-8", "surrogatepass")
         if self.pct_flags:
             hashes = map(mmh3_32_uintdigest, repeat(id_bytes), self.pct_seeds)
             released.update(compress(self.pct_flags, map(lt, hashes, self.pct_thresholds)))

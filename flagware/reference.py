@@ -8,6 +8,7 @@ serves as the oracle in the property tests that compare it with the plan.
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import TYPE_CHECKING
 
 from flagware import hashing
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["call_custom", "decide", "spec_matches", "variant_for"]
 
 logger = logging.getLogger("flagware")
-_failed: set[int] = set()
+_failed: weakref.WeakSet[Strategy] = weakref.WeakSet()
 
 
 def call_custom(strategy: Strategy, account: Account) -> bool:
@@ -29,8 +30,11 @@ def call_custom(strategy: Strategy, account: Account) -> bool:
         return bool(strategy.matches(account))
     except Exception:
         # Log the first failure of each strategy loudly, then quietly: this runs per request.
-        first = id(strategy) not in _failed
-        _failed.add(id(strategy))
+        try:
+            first = strategy not in _failed
+            _failed.add(strategy)
+        except TypeError:  # a class with __slots__ and no __weakref__: always log loudly
+            first = True
         logger.log(
             logging.ERROR if first else logging.DEBUG,
             "flagware: strategy %r raised; treating it as no match",

@@ -346,7 +346,9 @@ def test_reasons() -> None:
 def test_variants() -> None:
     eng = make(
         {
-            "ab": on({"type": "last_digit", "digits": [1, 2]}, variants={"control": 50, "green": 50}),
+            "ab": on(
+                {"type": "last_digit", "digits": [1, 2]}, variants={"control": 50, "green": 50}
+            ),
             "plain": on({"type": "everyone"}),
         }
     )
@@ -436,3 +438,17 @@ def test_raising_custom_strategy_counts_as_no_match(caplog: pytest.LogCaptureFix
         assert fs.reason("f") == "no strategy matched"
         assert not eng.is_released_to("f", NL_PRO)
     assert any(r.levelno == logging.ERROR and "raised" in r.getMessage() for r in caplog.records)
+
+
+# --- odd account ids -------------------------------------------------------------------------
+
+
+def test_an_account_id_that_utf8_cannot_encode_is_refused_or_evaluated() -> None:
+    # A lone surrogate (e.g. from a surrogateescape-decoded header) is a valid Python str.
+    eng = make({"f": on({"type": "percentage", "percent": 50})})
+    try:
+        account = Account(id="acct-\udcff")
+    except (TypeError, ValueError):
+        return  # refusing it up front is fine
+    assert isinstance(eng.evaluate_all(account)["f"], bool)
+    assert isinstance(eng.is_released_to("f", account), bool)

@@ -330,9 +330,7 @@ def test_variant_does_not_depend_on_the_rollout_percentage() -> None:
 def test_released_accounts_split_evenly_in_a_small_rollout() -> None:
     accounts = synthetic_accounts(20_000)
     eng = engine({"ab": variant_flag(10, {"control": 50, "green": 50})})
-    counts = Counter(
-        fs.variant("ab") for fs in (eng.evaluate_all(a) for a in accounts) if fs["ab"]
-    )
+    counts = Counter(fs.variant("ab") for fs in (eng.evaluate_all(a) for a in accounts) if fs["ab"])
     released = counts["control"] + counts["green"]
     assert within_sigmas(released, len(accounts), 0.10)
     assert within_sigmas(counts["control"], released, 0.5), counts

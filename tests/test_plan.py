@@ -8,9 +8,11 @@ anonymous rules, test users, kill switches) collide as often as possible.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +27,14 @@ TEST_USERS = ["t0", "t1"]
 FLAG_NAMES = [f"f{i}" for i in range(6)]
 ATTRIBUTES = ["country", "plan", "age", "tags", "beta"]
 OPS = ["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex"]
-SCALARS: list[Any] = ["NL", "DE", "US", "free", "pro", "x", 0, 1, 17, 18, 30.5, True, False]
+# Values each attribute's conditions compare with: few, so rules and accounts collide often.
+SCALARS: dict[str, list[Any]] = {
+    "country": ["NL", "DE", "US", 1, True],
+    "plan": ["free", "pro", "x"],
+    "age": [0, 1, 17, 18, 30.5, True],
+    "tags": ["NL", "pro", "x", 1],
+    "beta": [True, False, 1, 0, "x"],
+}
 PATTERNS = ["^N", "L$", "pro", "^(D|U)", ".", "e"]
 PERCENTS = [0, 0.01, 1, 10, 12.5, 33.33, 50, 99.99, 100]
 OFFSETS = [-7200, -1, 0, 1, 7200]
@@ -35,7 +44,6 @@ VARIANTS = [{"control": 50, "green": 50}, {"a": 10, "b": 20.5, "c": 69.5}]
 # --- custom strategies, so rulesets can use them ---------------------------------------------
 
 
-@flagware.register_strategy("plan_test_even")
 class EvenNumber(flagware.Strategy):
     def __init__(self, odd: bool = False) -> None:
         self.odd = odd
@@ -46,7 +54,6 @@ class EvenNumber(flagware.Strategy):
         return account.number % 2 == int(self.odd)
 
 
-@flagware.register_strategy("plan_test_raises")
 class RaisesForPro(flagware.Strategy):
     def __init__(self) -> None:
         pass
@@ -57,6 +64,16 @@ class RaisesForPro(flagware.Strategy):
         return account.id.endswith(("1", "3"))
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _custom_strategies() -> Iterator[None]:
+    """Registered only while this module runs, so other modules see the built-ins alone."""
+    flagware.register_strategy("plan_test_even")(EvenNumber)
+    flagware.register_strategy("plan_test_raises")(RaisesForPro)
+    yield
+    flagware.unregister_strategy("plan_test_even")
+    flagware.unregister_strategy("plan_test_raises")
+
+
 # --- ruleset documents -----------------------------------------------------------------------
 
 
@@ -64,18 +81,34 @@ def iso_at(offset: int) -> str:
     return (NOW + timedelta(seconds=offset)).isoformat().replace("+00:00", "Z")
 
 
-@st.composite
-def conditions(draw: st.DrawFn) -> dict[str, Any]:
-    op = draw(st.sampled_from(OPS))
-    pool = PATTERNS if op == "regex" else SCALARS
-    values = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3))
-    return {"attribute": draw(st.sampled_from(ATTRIBUTES)), "op": op, "values": values}
+# Indexed operators and the country attribute are favoured: they exercise the indexes.
+_ops = st.sampled_from(["eq", "in"] * 3 + OPS)
+_attributes = st.sampled_from(["country", "country", "beta", *ATTRIBUTES])
+_patterns = st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3)
+_values = {
+    name: st.lists(st.sampled_from(pool), min_size=1, max_size=3) for name, pool in SCALARS.items()
+}
 
 
 @st.composite
-def schedules(draw: st.DrawFn) -> dict[str, Any]:
-    after, before = sorted(draw(st.lists(st.sampled_from(OFFSETS), min_size=2, max_size=2)))
-    shape = draw(st.sampled_from(["after", "before", "both"]))
+def _conditions(draw: st.DrawFn) -> dict[str, Any]:
+    op = draw(_ops)
+    attribute = draw(_attributes)
+    values = draw(_patterns if op == "regex" else _values[attribute])
+    return {"attribute": attribute, "op": op, "values": values}
+
+
+conditions = _conditions()
+
+
+_offset_pairs = st.lists(st.sampled_from(OFFSETS), min_size=2, max_size=2)
+_shapes = st.sampled_from(["after", "before", "both"])
+
+
+@st.composite
+def _schedules(draw: st.DrawFn) -> dict[str, Any]:
+    after, before = sorted(draw(_offset_pairs))
+    shape = draw(_shapes)
     if shape == "both" and after == before:
         shape = "after"
     doc: dict[str, Any] = {"type": "schedule"}
@@ -86,63 +119,77 @@ def schedules(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
-def strategy_bodies() -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of(
-        st.just({"type": "everyone"}),
-        st.builds(
-            lambda ids: {"type": "accounts", "ids": ids},
-            st.lists(st.sampled_from(IDS + TEST_USERS), min_size=1, max_size=4),
-        ),
-        st.builds(
-            lambda digits: {"type": "last_digit", "digits": digits},
-            st.lists(st.integers(0, 9), min_size=1, max_size=4, unique=True),
-        ),
-        st.builds(
-            lambda percent: {"type": "percentage", "percent": percent},
-            st.sampled_from(PERCENTS) | st.integers(0, 10_000).map(lambda p: p / 100),
-        ),
-        conditions().map(lambda c: {"type": "attribute", **c}),
-        schedules(),
-        st.builds(lambda odd: {"type": "plan_test_even", "odd": odd}, st.booleans()),
-        st.just({"type": "plan_test_raises"}),
-    )
+strategy_bodies = st.one_of(
+    st.just({"type": "everyone"}),
+    st.builds(
+        lambda ids: {"type": "accounts", "ids": ids},
+        st.lists(st.sampled_from(IDS + TEST_USERS), min_size=1, max_size=4),
+    ),
+    st.builds(
+        lambda digits: {"type": "last_digit", "digits": digits},
+        st.lists(st.integers(0, 9), min_size=1, max_size=4, unique=True),
+    ),
+    st.builds(
+        lambda percent: {"type": "percentage", "percent": percent},
+        st.sampled_from(PERCENTS) | st.integers(0, 10_000).map(lambda p: p / 100),
+    ),
+    conditions.map(lambda c: {"type": "attribute", **c}),
+    _schedules(),
+    st.builds(lambda odd: {"type": "plan_test_even", "odd": odd}, st.booleans()),
+    st.just({"type": "plan_test_raises"}),
+)
+
+
+_when_lists = st.lists(conditions, max_size=3)
 
 
 @st.composite
-def strategy_docs(draw: st.DrawFn) -> dict[str, Any]:
-    doc = dict(draw(strategy_bodies()))
-    when = draw(st.lists(conditions(), max_size=3))
+def _strategy_docs(draw: st.DrawFn) -> dict[str, Any]:
+    doc = dict(draw(strategy_bodies))
+    when = draw(_when_lists)
     if when:
         doc["when"] = when
     return doc
 
 
+_strategy_lists = st.lists(_strategy_docs(), max_size=4)
+_one_in_six = st.integers(0, 5).map(lambda n: n == 0)
+_one_in_four = st.integers(0, 3).map(lambda n: n == 0)
+_variant_docs = st.sampled_from(VARIANTS)
+_salts = st.sampled_from([*FLAG_NAMES, "shared"])
+
+
 @st.composite
-def flag_docs(draw: st.DrawFn) -> dict[str, Any]:
-    doc: dict[str, Any] = {"strategies": draw(st.lists(strategy_docs(), max_size=4))}
-    if draw(st.integers(0, 5)) == 0:
+def _flag_docs(draw: st.DrawFn) -> dict[str, Any]:
+    doc: dict[str, Any] = {"strategies": draw(_strategy_lists)}
+    if draw(_one_in_six):
         doc["enabled"] = False
     if draw(st.booleans()):
-        doc["variants"] = draw(st.sampled_from(VARIANTS))
-    if draw(st.integers(0, 3)) == 0:
-        doc["salt"] = draw(st.sampled_from(FLAG_NAMES + ["shared"]))
+        doc["variants"] = draw(_variant_docs)
+    if draw(_one_in_four):
+        doc["salt"] = draw(_salts)
     return doc
+
+
+flag_docs = _flag_docs()
+_name_lists = st.lists(st.sampled_from(FLAG_NAMES), min_size=1, max_size=6, unique=True)
+_test_user_lists = st.lists(st.sampled_from([*TEST_USERS, "a0"]), unique=True)
+_unknown = st.sampled_from(["released", "hidden"])
 
 
 @st.composite
 def ruleset_docs(draw: st.DrawFn) -> dict[str, Any]:
-    names = draw(st.lists(st.sampled_from(FLAG_NAMES), min_size=1, max_size=6, unique=True))
+    names = draw(_name_lists)
     return {
         "schema": 1,
-        "test_users": draw(st.lists(st.sampled_from([*TEST_USERS, "a0"]), unique=True)),
-        "unknown": draw(st.sampled_from(["released", "hidden"])),
-        "flags": {name: draw(flag_docs()) for name in names},
+        "test_users": draw(_test_user_lists),
+        "unknown": draw(_unknown),
+        "flags": {name: draw(flag_docs) for name in names},
     }
 
 
 # --- accounts --------------------------------------------------------------------------------
 
-MISSING = object()
 attribute_values: dict[str, st.SearchStrategy[Any]] = {
     "country": st.sampled_from(["NL", "DE", "US", None, "nl", 1]),
     "plan": st.sampled_from(["free", "pro", None, True]),
@@ -153,17 +200,20 @@ attribute_values: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+_account_ids = st.sampled_from(IDS + TEST_USERS)
+_numbers = st.none() | st.integers(-30, 30)
+
+
 @st.composite
-def accounts(draw: st.DrawFn) -> Account:
+def _accounts(draw: st.DrawFn) -> Account:
     attributes = {}
     for name, values in attribute_values.items():
         if draw(st.booleans()):
             attributes[name] = draw(values)
-    return Account(
-        id=draw(st.sampled_from(IDS + TEST_USERS)),
-        number=draw(st.none() | st.integers(-30, 30)),
-        attributes=attributes,
-    )
+    return Account(id=draw(_account_ids), number=draw(_numbers), attributes=attributes)
+
+
+accounts = _accounts()
 
 
 # --- the property ----------------------------------------------------------------------------
@@ -191,7 +241,7 @@ def assert_plan_agrees(ruleset: Ruleset, account: Account | None, now: float = T
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(ruleset_docs(), st.lists(accounts(), min_size=1, max_size=6))
+@given(ruleset_docs(), st.lists(accounts, min_size=1, max_size=6))
 def test_plan_agrees_with_reference(doc: dict[str, Any], sample: list[Account]) -> None:
     ruleset = Ruleset.from_dict(doc)
     everyone = [*sample, None, *(Account(id=t, number=7) for t in TEST_USERS)]
@@ -200,13 +250,70 @@ def test_plan_agrees_with_reference(doc: dict[str, Any], sample: list[Account]) 
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ruleset_docs(), accounts(), st.sampled_from(OFFSETS + [-3600, 3600]))
+@given(ruleset_docs(), accounts, st.sampled_from([*OFFSETS, -3600, 3600]))
 def test_plan_agrees_with_reference_at_other_times(
     doc: dict[str, Any], account: Account, offset: int
 ) -> None:
     ruleset = Ruleset.from_dict(doc)
     assert_plan_agrees(ruleset, account, T + offset)
     assert_plan_agrees(ruleset, None, T + offset)
+
+
+# Rulesets made only of indexed pieces (ids, digits, eq/in), so many rules of many flags
+# share the same dimensions and the lookup tables must keep them apart.
+_few_ids = st.sampled_from(IDS[:4])
+_indexed_conditions = st.builds(
+    lambda attribute, op, values: {"attribute": attribute, "op": op, "values": values},
+    st.sampled_from(["country", "plan"]),
+    st.sampled_from(["eq", "in"]),
+    st.lists(st.sampled_from(["NL", "DE", "pro", "free"]), min_size=1, max_size=2),
+)
+_indexed_bodies = st.one_of(
+    st.builds(
+        lambda ids: {"type": "accounts", "ids": ids}, st.lists(_few_ids, min_size=1, max_size=2)
+    ),
+    st.builds(
+        lambda digits: {"type": "last_digit", "digits": digits},
+        st.lists(st.integers(0, 3), min_size=1, max_size=2, unique=True),
+    ),
+    _indexed_conditions.map(lambda c: {"type": "attribute", **c}),
+    st.sampled_from([{"type": "percentage", "percent": 50}, {"type": "everyone"}]),
+)
+_indexed_strategies = st.builds(
+    lambda body, when: {**body, "when": when} if when else body,
+    _indexed_bodies,
+    st.lists(_indexed_conditions, max_size=2),
+)
+indexed_ruleset_docs = st.builds(
+    lambda flags: {"flags": flags},
+    st.dictionaries(
+        st.sampled_from(FLAG_NAMES[:4]),
+        st.builds(
+            lambda strategies: {"strategies": strategies},
+            st.lists(_indexed_strategies, min_size=1, max_size=4),
+        ),
+        min_size=1,
+    ),
+)
+indexed_accounts = st.builds(
+    lambda id_, number, country, plan: Account(
+        id=id_, number=number, attributes={"country": country, "plan": plan}
+    ),
+    _few_ids,
+    st.none() | st.integers(0, 3),
+    st.sampled_from(["NL", "DE", None]),
+    st.sampled_from(["pro", "free", None]),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(indexed_ruleset_docs, st.lists(indexed_accounts, min_size=1, max_size=8))
+def test_plan_agrees_with_reference_on_indexed_rules(
+    doc: dict[str, Any], sample: list[Account]
+) -> None:
+    ruleset = Ruleset.from_dict(doc)
+    for account in sample:
+        assert_plan_agrees(ruleset, account)
 
 
 # --- hand-written index paths ----------------------------------------------------------------
@@ -263,7 +370,11 @@ def test_ids_and_attributes_together() -> None:
             "ids": ["a1", "a2"],
             "when": [{"attribute": "country", "op": "eq", "values": ["NL"]}],
         },
-        {"type": "last_digit", "digits": [5], "when": [{"attribute": "plan", "op": "eq", "values": ["pro"]}]},
+        {
+            "type": "last_digit",
+            "digits": [5],
+            "when": [{"attribute": "plan", "op": "eq", "values": ["pro"]}],
+        },
     )
     assert released(ruleset, country("NL"))
     assert not released(ruleset, Account(id="a3", attributes={"country": "NL"}))
@@ -393,3 +504,46 @@ def test_custom_strategy_that_raises_matches_nobody_in_the_plan() -> None:
     assert released(ruleset, Account(id="a0", number=3, attributes={"plan": "pro"}))
     assert released(ruleset, Account(id="a1", number=2))
     assert not released(ruleset, None)
+
+
+def test_two_rules_of_one_flag_on_the_same_dimensions_do_not_mix() -> None:
+    ruleset = ruleset_of(
+        {
+            "type": "accounts",
+            "ids": ["a1"],
+            "when": [{"attribute": "country", "op": "eq", "values": ["NL"]}],
+        },
+        {
+            "type": "accounts",
+            "ids": ["a2"],
+            "when": [{"attribute": "country", "op": "eq", "values": ["DE"]}],
+        },
+    )
+    assert released(ruleset, Account(id="a1", attributes={"country": "NL"}))
+    assert released(ruleset, Account(id="a2", attributes={"country": "DE"}))
+    assert not released(ruleset, Account(id="a1", attributes={"country": "DE"}))
+    assert not released(ruleset, Account(id="a2", attributes={"country": "NL"}))
+
+
+def test_rules_of_two_flags_on_the_same_dimensions_do_not_mix() -> None:
+    ruleset = Ruleset.from_dict(
+        {
+            "flags": {
+                name: {
+                    "strategies": [
+                        {
+                            "type": "last_digit",
+                            "digits": [digit],
+                            "when": [{"attribute": "plan", "op": "eq", "values": [plan]}],
+                        }
+                    ]
+                }
+                for name, digit, plan in (("f", 1, "pro"), ("g", 2, "free"))
+            }
+        }
+    )
+    for number in (1, 2):
+        for plan in ("pro", "free"):
+            assert_plan_agrees(ruleset, Account(id="a", number=number, attributes={"plan": plan}))
+    fs = Engine(ruleset).evaluate_all(Account(id="a", number=1, attributes={"plan": "free"}))
+    assert fs.enabled_flags() == frozenset()

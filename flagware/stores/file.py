@@ -53,6 +53,7 @@ class FileStore(Store):
         self._digest: bytes | None = None
         self._failing = False
         self._stop = threading.Event()
+        self._reload_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         if not self._reload(strict=True):
             raise StoreError(f"{self.path}: no ruleset could be loaded")
@@ -70,14 +71,15 @@ class FileStore(Store):
         """Validate, then atomically rewrite the file and apply the ruleset at once."""
         validated = coerce_ruleset(ruleset)
         text = dump_document(validated.to_dict(), self._format)
-        directory = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
+        target = Path(os.path.realpath(self.path))  # write through a symlink, not over it
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
+                os.fchmod(f.fileno(), _mode_of(target))
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -96,6 +98,12 @@ class FileStore(Store):
 
     def _reload(self, *, strict: bool) -> bool:
         """Load the file if it changed. ``strict`` raises errors instead of logging them."""
+        # One reload at a time: the watcher must not apply what it read before a save()
+        # after the save applied the newer file.
+        with self._reload_lock:
+            return self._reload_locked(strict=strict)
+
+    def _reload_locked(self, *, strict: bool) -> bool:
         try:
             signature = self._read_signature()
             if signature == self._signature:
@@ -147,10 +155,21 @@ class FileStore(Store):
                 logger.exception("flagware: unexpected error while watching %s", self.path)
 
 
+def _mode_of(path: Path) -> int:
+    """The permission bits a rewritten file keeps: the old file's, else the umask default."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _restart_watchers_in_child() -> None:
     """Threads do not survive fork(): give each FileStore in a forked worker its watcher."""
     for store in list(_live_stores):
         store._thread = None
+        store._reload_lock = threading.Lock()  # the parent's may have been held at fork time
         store._start_watcher()
 
 
