@@ -1,73 +1,63 @@
-"""A minimal Flask app reading flags per request (the middleware version comes with it).
+"""A Flask app behind flagware's WSGI middleware.
 
-Run it: ``python examples/flask_app/app.py`` then open http://127.0.0.1:8000/ or
-``curl -H 'X-Account-Id: acct-42' http://127.0.0.1:8000/api/flags``.
-
-The ruleset comes from ``FLAGWARE_RULES`` (a file, reloaded on change) or, by default,
-the bundled ``examples/rules.yaml``.
+Every view, template and streamed chunk reads ``flagware.flags``; a test user can flip
+flags for their own requests with ``X-Flagware-Override: new_checkout=off``.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, render_template_string, request
+from flask import Flask, Response, redirect, render_template, request
 
 import flagware
+from examples import demo
+from flagware.wsgi import FlagwareMiddleware
 
-RULES = os.environ.get("FLAGWARE_RULES", str(Path(__file__).parent.parent / "rules.yaml"))
-
-# Demo accounts, as an authenticating gateway would know them.
-DEMO_ACCOUNTS = {  # id: (account number, country, plan)
-    "acct-42": (4211, "NL", "pro"),
-    "acct-7": (7003, "US", "free"),
-    "acct-100": (1002, "DE", "pro"),
-    "testuser1": (1, "NL", "free"),
-}
-ACCOUNTS = {
-    account_id: flagware.Account(account_id, number=n, attributes={"country": c, "plan": p})
-    for account_id, (n, c, p) in DEMO_ACCOUNTS.items()
-}
-
-store = flagware.FileStore(RULES)
+store = demo.store_from_env()
 app = Flask(__name__)
-
-PAGE = """<!doctype html><title>flagware demo</title>
-<h1>Hello {{ account or "anonymous visitor" }}</h1>
-{% if flags["new_checkout"] %}<p><strong>New checkout</strong> is on for you.</p>
-{% else %}<p>You see the classic checkout.</p>{% endif %}
-<table>{% for name, on in flags.as_dict().items() %}
-<tr><td>{{ name }}</td><td>{{ "on" if on else "off" }}</td><td>{{ flags.reason(name) }}</td></tr>
-{% endfor %}</table>
-<p>Try <code>?account=acct-42</code>, <code>acct-7</code>, <code>acct-100</code>,
-<code>testuser1</code>.</p>
-"""
+app.wsgi_app = FlagwareMiddleware(  # type: ignore[method-assign]
+    app.wsgi_app,
+    store=store,
+    resolve_account=demo.resolve_account,
+    token_secret=demo.SECRET,
+    echo_overrides=True,
+)
 
 
-def current_account() -> flagware.Account | None:
-    account_id = request.headers.get("X-Account-Id") or request.args.get("account")
-    return ACCOUNTS.get(account_id or "")
+@app.context_processor
+def inject_flags() -> dict[str, Any]:
+    return {"flags": flagware.flags}
 
 
 @app.get("/")
 def index() -> str:
-    account = current_account()
-    with flagware.use_flags(store.engine().evaluate_all(account)) as flags:
-        return render_template_string(PAGE, flags=flags, account=account and account.id)
+    return render_template("index.html", accounts=demo.DEMO_ACCOUNTS)
+
+
+@app.post("/login")
+def login() -> Response:
+    response = redirect("/")
+    account_id = request.form.get("account", "")
+    if account_id in demo.ACCOUNTS:
+        response.set_cookie(demo.SESSION_COOKIE, demo.login_cookie(account_id), httponly=True)
+    else:
+        response.delete_cookie(demo.SESSION_COOKIE)
+    return response
 
 
 @app.get("/api/flags")
 def api_flags() -> dict[str, Any]:
-    account = current_account()
-    flags = store.engine().evaluate_all(account)
-    return {
-        "account": account.id if account else None,
-        "flags": flags.as_dict(),
-        "variants": flags.variants(),
-    }
+    return demo.flags_payload(flagware.current_flags())
 
 
-if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))
+@app.get("/stream")
+def stream() -> Response:
+    """A streamed body: each chunk is produced after the view returned, flags still current."""
+
+    def chunks() -> Iterator[str]:
+        for i in range(5):
+            yield f"chunk {i}: new_checkout={flagware.flags.is_enabled('new_checkout')}\n"
+
+    return Response(chunks(), mimetype="text/plain")

@@ -1,60 +1,104 @@
-"""The example apps serve their bundled ruleset (in-process, through the framework clients)."""
+"""The example apps, in-process: bundled ruleset, accounts by header or login, overrides."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
+import asyncio
+from collections.abc import Iterator
+from typing import Any
 
+import httpx2 as httpx
 import pytest
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
-
-
-def _load(name: str) -> ModuleType:
-    path = EXAMPLES / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from examples import demo
 
 
 @pytest.fixture(scope="module")
-def flask_example() -> ModuleType:
-    module = _load("flask_app")
-    yield module
-    module.store.close()
+def flask_client() -> Iterator[Any]:
+    from examples.flask_app.app import app, store
+
+    yield app.test_client()
+    store.close()
 
 
-def test_flask_example_api_flags(flask_example: ModuleType) -> None:
-    client = flask_example.app.test_client()
-    tester = client.get("/api/flags", headers={"X-Account-Id": "testuser1"}).get_json()
+@pytest.fixture(scope="module")
+def starlette_app() -> Iterator[Any]:
+    from examples.starlette_app.app import app, store
+
+    yield app
+    store.close()
+
+
+def starlette_get(app: Any, path: str, **kwargs: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://example") as client:
+            return await client.get(path, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_flask_api_flags_for_a_test_user_and_anonymous(flask_client: Any) -> None:
+    tester = flask_client.get("/api/flags", headers={"X-Account-Id": "testuser1"}).get_json()
     assert tester["account"] == "testuser1"
     assert tester["flags"]["new_checkout"] is True
     assert tester["flags"]["old_search"] is False
     assert tester["variants"]["checkout_button"] in {"control", "green"}
-    anonymous = client.get("/api/flags").get_json()
-    assert anonymous["account"] is None
-    assert anonymous["flags"]["new_checkout"] is False
+    anonymous = flask_client.get("/api/flags").get_json()
+    assert anonymous == {
+        "account": None,
+        "flags": {**anonymous["flags"], "new_checkout": False},
+        "variants": anonymous["variants"],
+    }
 
 
-def test_flask_example_page_shows_feature_only_when_released(flask_example: ModuleType) -> None:
-    client = flask_example.app.test_client()
-    assert b"New checkout" in client.get("/?account=acct-42").data
-    assert b"classic checkout" in client.get("/?account=acct-100").data
+def test_flask_page_shows_the_feature_only_to_released_accounts(flask_client: Any) -> None:
+    assert b"New checkout" in flask_client.get("/", headers={"X-Account-Id": "acct-42"}).data
+    assert b"Classic checkout" in flask_client.get("/", headers={"X-Account-Id": "acct-100"}).data
 
 
-def test_starlette_example_api_flags() -> None:
-    from starlette.testclient import TestClient
+def test_flask_login_cookie_identifies_the_account(flask_client: Any) -> None:
+    response = flask_client.post("/login", data={"account": "acct-42"})
+    assert response.status_code == 302
+    assert flask_client.get("/api/flags").get_json()["account"] == "acct-42"
+    flask_client.post("/login", data={"account": ""})
+    assert flask_client.get("/api/flags").get_json()["account"] is None
 
-    module = _load("starlette_app")
+
+def test_flask_forged_login_cookie_is_anonymous(flask_client: Any) -> None:
+    flask_client.set_cookie(demo.SESSION_COOKIE, "acct-42")
     try:
-        with TestClient(module.app) as client:
-            body = client.get("/api/flags", headers={"X-Account-Id": "acct-42"}).json()
-        assert body["flags"]["new_checkout"] is True
+        assert flask_client.get("/api/flags").get_json()["account"] is None
     finally:
-        module.store.close()
+        flask_client.delete_cookie(demo.SESSION_COOKIE)
+
+
+def test_flask_stream_sees_flags_in_every_chunk(flask_client: Any) -> None:
+    body = flask_client.get("/stream", headers={"X-Account-Id": "acct-42"}).data.decode()
+    assert body.count("new_checkout=True") == 5
+
+
+def test_flask_test_user_override(flask_client: Any) -> None:
+    headers = {"X-Account-Id": "testuser1", "X-Flagware-Override": "new_checkout=off"}
+    response = flask_client.get("/api/flags", headers=headers)
+    assert response.get_json()["flags"]["new_checkout"] is False
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["X-Flagware-Overrides-Applied"] == "new_checkout=off"
+
+
+def test_starlette_api_flags(starlette_app: Any) -> None:
+    body = starlette_get(starlette_app, "/api/flags", headers={"X-Account-Id": "acct-42"}).json()
+    assert body["account"] == "acct-42"
+    assert body["flags"]["new_checkout"] is True
+
+
+def test_starlette_stream_and_override(starlette_app: Any) -> None:
+    headers = {"X-Account-Id": "testuser2", "X-Flagware-Override": "new_checkout=off"}
+    response = starlette_get(starlette_app, "/stream", headers=headers)
+    assert response.text.count("new_checkout=False") == 5
+    assert response.headers["vary"] == "X-Flagware-Override"
+
+
+def test_starlette_page(starlette_app: Any) -> None:
+    page = starlette_get(starlette_app, "/", headers={"X-Account-Id": "acct-7"}).text
+    assert "New checkout" in page
+    assert "Hello acct-7" in page

@@ -1,0 +1,1 @@
+"""Example apps: ``python -m examples.flask_app`` or ``python -m examples.starlette_app``."""

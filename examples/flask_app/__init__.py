@@ -1,0 +1,1 @@
+"""The Flask example: WSGI middleware around ``app.wsgi_app``."""

@@ -1,0 +1,1 @@
+"""The Starlette example: pure ASGI middleware, streaming and background tasks."""

@@ -1,0 +1,143 @@
+"""ASGI middleware (pure ASGI, never ``BaseHTTPMiddleware``) for Starlette, FastAPI & co.
+
+::
+
+    from flagware.asgi import FlagwareMiddleware
+    app = FlagwareMiddleware(app, store=store, resolve_account=resolve)
+    # or, in Starlette/FastAPI: app.add_middleware(FlagwareMiddleware, store=..., ...)
+
+The flags are set in the context variable before the app is called and reset after it
+returns, so everything the app awaits sees them: the endpoint, a ``StreamingResponse``
+(async or sync iterator), ``BackgroundTasks``, sync endpoints run in the thread pool, and a
+websocket for its whole life. The variable is always set, never "set if unset": servers
+may run a keep-alive follow-up request in a context copied from the previous one.
+
+Put it outside (before) any ``BaseHTTPMiddleware``: that class runs the rest of the app in
+a task group, which copies the context at that point, so everything inside it still sees
+the flags. Inside a ``BaseHTTPMiddleware`` flagware works too, but that middleware's own
+code (before ``call_next``) cannot read the flags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from flagware.context import flags_var
+from flagware.requests import (
+    DEFAULT_OVERRIDE_HEADER,
+    DEFAULT_TOKEN_COOKIE,
+    RequestEvaluator,
+    merge_headers,
+)
+
+try:
+    from starlette.requests import HTTPConnection
+except ImportError:  # pragma: no cover - depends on the installed extras
+    raise ImportError("flagware.asgi needs starlette: pip install 'flagware[asgi]'") from None
+
+if TYPE_CHECKING:
+    from flagware.model import Account
+    from flagware.overrides import Secret
+    from flagware.stores.base import Store
+
+__all__ = ["FlagwareMiddleware"]
+
+logger = logging.getLogger("flagware")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Resolver = Callable[[HTTPConnection], "Account | Awaitable[Account | None] | None"]
+SCOPE_KEY = "flagware.flags"
+
+
+class FlagwareMiddleware:
+    """Evaluates the flags of each HTTP request and websocket; makes them current.
+
+    The parameters and behaviour are those of :class:`flagware.wsgi.FlagwareMiddleware`,
+    except that ``resolve_account`` receives a :class:`starlette.requests.HTTPConnection`
+    and may be ``async``. Lifespan and other scope types pass straight through.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: Store,
+        resolve_account: Resolver,
+        is_test_user: Callable[[Account], bool] | None = None,
+        token_secret: Secret | None = None,
+        override_header: str = DEFAULT_OVERRIDE_HEADER,
+        token_cookie: str = DEFAULT_TOKEN_COOKIE,
+        echo_overrides: bool = False,
+    ) -> None:
+        if not callable(resolve_account):
+            raise TypeError(
+                "resolve_account must be a callable: (HTTPConnection) -> Account | None"
+            )
+        self.app = app
+        self.resolve_account = resolve_account
+        self.evaluator = RequestEvaluator(
+            store, is_test_user=is_test_user, token_secret=token_secret
+        )
+        self.override_header = override_header
+        self._raw_header = override_header.lower().encode("latin-1")
+        self.token_cookie = token_cookie
+        self.echo_overrides = echo_overrides
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        account = await self._resolve(connection)
+        token = connection.cookies.get(self.token_cookie) if self.evaluator.token_secret else None
+        outcome = self.evaluator.evaluate(account, self._override(scope), token)
+        scope[SCOPE_KEY] = outcome.flags
+        extra = outcome.response_headers(self.override_header, self.echo_overrides)
+        if extra and scope["type"] == "http":
+            send = _with_headers(send, extra)
+        reset = flags_var.set(outcome.flags)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            # ValueError: exited in another context than entered; nothing to undo there.
+            with contextlib.suppress(ValueError):
+                flags_var.reset(reset)
+
+    def _override(self, scope: Scope) -> bytes | None:
+        """The override header's raw value; None if absent or sent more than once."""
+        found = [value for name, value in scope.get("headers", ()) if name == self._raw_header]
+        return found[0] if len(found) == 1 else None
+
+    async def _resolve(self, connection: HTTPConnection) -> Account | None:
+        try:
+            result = self.resolve_account(connection)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        except Exception:
+            logger.exception("flagware: resolve_account raised; continuing as anonymous")
+            return None
+
+
+def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
+    """A send that merges ``extra`` into the ``http.response.start`` message's headers."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])
+            ]
+            merged = merge_headers(headers, extra)
+            encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in merged]
+            message = {**message, "headers": encoded}
+        await send(message)
+
+    return wrapped

@@ -1,0 +1,170 @@
+"""Test-user overrides: the ``X-Flagware-Override`` header and signed override tokens.
+
+A test user may flip flags for their own requests::
+
+    X-Flagware-Override: cool_feature=on, old_search=off, checkout_button=green
+
+Values are ``on``/``true``/``1``, ``off``/``false``/``0``, or a variant name (which also
+means "on"). The grammar is strict: a header that breaks any rule (unknown syntax, more
+than 50 entries, over 2 KiB, a flag named twice, bytes that are not ASCII) is ignored
+whole, never half-applied.
+
+Whether a request may override is the middleware's decision, made on the account the
+*server* resolved: test users only, or the holder of a valid signed token. Tokens carry
+their overrides inside the signature, are bound to one account id and expire; issue one
+with :func:`issue_override_token` and hand it to a tester's browser as a cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from flagware.validation import FLAG_NAME, VARIANT_NAME
+
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "MAX_OVERRIDES",
+    "Overrides",
+    "Secret",
+    "issue_override_token",
+    "parse_override_header",
+    "read_override_token",
+]
+
+logger = logging.getLogger("flagware")
+
+Overrides = dict[str, bool | str]
+MAX_HEADER_BYTES = 2048
+MAX_OVERRIDES = 50
+_TRUE = frozenset({"on", "true", "1"})
+_FALSE = frozenset({"off", "false", "0"})
+_FLAG = re.compile(FLAG_NAME.removesuffix("$") + r"\Z")
+_VALUE = re.compile(r"(?:[01]|" + VARIANT_NAME.removeprefix("^").removesuffix("$") + r")\Z")
+_TOKEN_SALT = "flagware.override-token.v1"
+
+
+def parse_override_header(value: str | bytes | None) -> Overrides | None:
+    """The overrides a header asks for, or None if it is absent or malformed in any way."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        try:
+            value = value.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+    if len(value) > MAX_HEADER_BYTES or not value.isascii():
+        return None
+    entries = value.decode("ascii").split(",")
+    if len(entries) > MAX_OVERRIDES:
+        return None
+    out: Overrides = {}
+    for entry in entries:
+        name, sep, raw = entry.partition("=")
+        name, raw = name.strip(" \t"), raw.strip(" \t")
+        if not sep or not _FLAG.match(name) or not _VALUE.match(raw) or name in out:
+            return None
+        lowered = raw.lower()
+        out[name] = True if lowered in _TRUE else False if lowered in _FALSE else raw
+    return out
+
+
+Secret = str | bytes | list[str] | list[bytes]
+"""An application secret, or a list of them (the last signs; all verify) to rotate keys."""
+
+
+def _serializer(secret: Secret) -> URLSafeSerializer:
+    if not secret:
+        raise ValueError("an override token secret must not be empty")
+    return URLSafeSerializer(secret, salt=_TOKEN_SALT)
+
+
+def issue_override_token(
+    secret: Secret,
+    account_id: str,
+    overrides: Mapping[str, bool | str],
+    *,
+    ttl: float | timedelta = 3600,
+    now: float | None = None,
+) -> str:
+    """A signed token that lets ``account_id`` apply ``overrides`` until it expires.
+
+    ``secret`` is the application's secret (a list rotates keys: the last one signs, all
+    verify). ``ttl`` is seconds or a timedelta. Set the token as the middleware's override
+    cookie (``flagware_override`` by default).
+    """
+    seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
+    if seconds <= 0:
+        raise ValueError(f"ttl must be positive, got {ttl!r}")
+    header = ", ".join(
+        f"{name}={'on' if v is True else 'off' if v is False else v}"
+        for name, v in overrides.items()
+    )
+    if parse_override_header(header) != dict(overrides):
+        raise ValueError(f"invalid overrides for a token: {dict(overrides)!r}")
+    issued = time.time() if now is None else now
+    payload = {"a": account_id, "o": header, "e": int(issued + seconds)}
+    token: str = _serializer(secret).dumps(payload)
+    return token
+
+
+def read_override_token(
+    secret: Secret,
+    token: str | None,
+    account_id: str,
+    *,
+    now: float | None = None,
+) -> Overrides | None:
+    """The overrides in ``token`` if it is genuine, unexpired and issued to ``account_id``."""
+    if not token or len(token) > 4 * MAX_HEADER_BYTES:
+        return None
+    try:
+        payload: Any = _serializer(secret).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    expires, owner, header = payload.get("e"), payload.get("a"), payload.get("o")
+    if not isinstance(expires, int) or not isinstance(owner, str) or not isinstance(header, str):
+        return None
+    if owner != account_id or (time.time() if now is None else now) >= expires:
+        return None
+    return parse_override_header(header)
+
+
+class RateLimitedLog:
+    """Logs at most one message per ``interval`` seconds and counts the ones it held back."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self._interval = interval
+        self._next = 0.0
+        self._suppressed = 0
+        self._lock = threading.Lock()
+
+    def warning(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next:
+                self._suppressed += 1
+                return
+            suppressed, self._suppressed = self._suppressed, 0
+            self._next = now + self._interval
+        suffix = f" ({suppressed} similar messages suppressed)" if suppressed else ""
+        logger.warning(message + suffix, *args)
+
+
+def sanitize(value: str | bytes | None, limit: int = 80) -> str:
+    """A log-safe rendering of untrusted text: printable ASCII only, truncated."""
+    if value is None:
+        return "None"
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    clean = "".join(c if " " <= c <= "~" else "?" for c in value[:limit])
+    return repr(clean + ("..." if len(value) > limit else ""))

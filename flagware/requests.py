@@ -1,0 +1,161 @@
+"""What both middlewares do for a request, framework-free: evaluate, then maybe override.
+
+The WSGI and ASGI middlewares differ only in how they read a request and send a
+response; deciding *which* flags a request gets, and whether its override is honoured,
+lives here once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flagware.flagset import FlagSet
+from flagware.overrides import (
+    Overrides,
+    RateLimitedLog,
+    Secret,
+    parse_override_header,
+    read_override_token,
+    sanitize,
+)
+
+if TYPE_CHECKING:
+    from flagware.model import Account
+    from flagware.stores.base import Store
+
+__all__ = [
+    "DEFAULT_OVERRIDE_HEADER",
+    "DEFAULT_TOKEN_COOKIE",
+    "Outcome",
+    "RequestEvaluator",
+    "merge_headers",
+]
+
+logger = logging.getLogger("flagware")
+
+DEFAULT_OVERRIDE_HEADER = "X-Flagware-Override"
+DEFAULT_TOKEN_COOKIE = "flagware_override"
+APPLIED_HEADER = "X-Flagware-Overrides-Applied"
+# Every flag off: what a request gets if evaluation itself fails (it never should).
+_FAIL_CLOSED = FlagSet.from_mapping({}, unknown="hidden")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The flags for one request, and the overrides applied to them (None: not overridden)."""
+
+    flags: FlagSet
+    applied: Overrides | None = None
+    via_token: bool = False
+
+    def response_headers(self, header_name: str, echo: bool) -> list[tuple[str, str]]:
+        """Headers an overridden response must carry, so no cache shares it."""
+        if self.applied is None:
+            return []
+        vary = header_name + (", Cookie" if self.via_token else "")
+        headers = [("Cache-Control", "private, no-store"), ("Vary", vary)]
+        if echo:
+            shown = ", ".join(
+                f"{k}={'on' if v is True else 'off' if v is False else v}"
+                for k, v in self.applied.items()
+            )
+            headers.append((APPLIED_HEADER, shown))
+        return headers
+
+
+def merge_headers(
+    headers: list[tuple[str, str]], extra: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Response headers with ``extra`` added: ``Vary`` values appended, others replacing."""
+    replaced = {name.lower() for name, _ in extra if name.lower() != "vary"}
+    merged = [(k, v) for k, v in headers if k.lower() not in replaced]
+    for name, value in extra:
+        if name.lower() == "vary":
+            existing = [v for k, v in merged if k.lower() == "vary"]
+            merged = [(k, v) for k, v in merged if k.lower() != "vary"]
+            merged.append((name, ", ".join([*existing, value])))
+        else:
+            merged.append((name, value))
+    return merged
+
+
+class RequestEvaluator:
+    """Evaluates a request's flags against a store and applies authorised overrides.
+
+    :param store: where the compiled ruleset comes from (memory only, no I/O).
+    :param is_test_user: extra test-user check besides the ruleset's ``test_users``.
+    :param token_secret: enables signed override tokens (see
+        :func:`flagware.overrides.issue_override_token`); None disables them.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        is_test_user: Callable[[Account], bool] | None = None,
+        token_secret: Secret | None = None,
+    ) -> None:
+        self.store = store
+        self.is_test_user = is_test_user
+        self.token_secret = token_secret
+        self._refused = RateLimitedLog()
+        self._malformed = RateLimitedLog()
+
+    def evaluate(
+        self,
+        account: Account | None,
+        override: str | bytes | None = None,
+        token: str | None = None,
+    ) -> Outcome:
+        """The request's flags; never raises (a failure is logged and fails closed)."""
+        try:
+            engine = self.store.engine()
+            tester = account is not None and self._is_tester(account, engine.ruleset.test_users)
+            flags = engine.evaluate_all(account, test_user=tester)
+            if not override and not token:
+                return Outcome(flags)
+            if account is None:
+                self._refused.warning(
+                    "flagware: ignored an override from an anonymous request: %s",
+                    sanitize(override or "<token>"),
+                )
+                return Outcome(flags)
+            if token and self.token_secret:
+                granted = read_override_token(self.token_secret, token, account.id)
+                if granted:
+                    return Outcome(flags.with_overrides(granted), granted, via_token=True)
+            if not override:
+                return Outcome(flags)
+            if not tester:
+                self._refused.warning(
+                    "flagware: ignored an override from account %s, which is not a test user: %s",
+                    sanitize(account.id),
+                    sanitize(override),
+                )
+                return Outcome(flags)
+            requested = parse_override_header(override)
+            if requested is None:
+                self._malformed.warning(
+                    "flagware: ignored a malformed override header from test user %s: %s",
+                    sanitize(account.id),
+                    sanitize(override),
+                )
+                return Outcome(flags)
+            return Outcome(flags.with_overrides(requested), requested)
+        except Exception:
+            logger.exception("flagware: evaluating flags failed; this request gets every flag off")
+            return Outcome(_FAIL_CLOSED)
+
+    def _is_tester(self, account: Account, test_users: frozenset[str]) -> bool:
+        if account.id in test_users:
+            return True
+        if self.is_test_user is None:
+            return False
+        try:
+            return bool(self.is_test_user(account))
+        except Exception:
+            logger.exception("flagware: is_test_user raised; treating the account as ordinary")
+            return False

@@ -1,0 +1,164 @@
+"""WSGI middleware: every request evaluated once, its flags current until the body is sent.
+
+Wrap the WSGI app (for Flask, ``app.wsgi_app``)::
+
+    from flagware.wsgi import FlagwareMiddleware
+    app.wsgi_app = FlagwareMiddleware(app.wsgi_app, store=store, resolve_account=resolve)
+
+Each request runs in a context of its own (``contextvars.copy_context()``): the app, every
+chunk of a streamed body and the body's ``close()`` all run inside it, so a generator that
+reads ``flagware.flags`` after the view returned still sees this request's flags, and
+nothing leaks into the next request the worker thread serves.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from flagware.context import flags_var
+from flagware.requests import (
+    DEFAULT_OVERRIDE_HEADER,
+    DEFAULT_TOKEN_COOKIE,
+    RequestEvaluator,
+    merge_headers,
+)
+
+try:
+    from werkzeug.wrappers import Request
+except ImportError:  # pragma: no cover - depends on the installed extras
+    raise ImportError("flagware.wsgi needs werkzeug: pip install 'flagware[wsgi]'") from None
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from flagware.model import Account
+    from flagware.overrides import Secret
+    from flagware.stores.base import Store
+
+__all__ = ["FlagwareMiddleware"]
+
+logger = logging.getLogger("flagware")
+ENVIRON_KEY = "flagware.flags"
+
+
+class FlagwareMiddleware:
+    """Evaluates the flags of each request and makes them current for the app.
+
+    Behaviour:
+
+    - ``resolve_account(request)`` gets a shallow :class:`werkzeug.wrappers.Request` (it
+      must not read the body) and returns the :class:`~flagware.Account` or None. If it
+      raises, the error is logged and the request continues as anonymous.
+    - Flags are evaluated once, against the store's in-memory ruleset (no I/O), and put in
+      ``flagware.flags`` and ``environ["flagware.flags"]``.
+    - Overrides (``X-Flagware-Override``) are honoured for test users only: the ruleset's
+      ``test_users`` or accounts ``is_test_user`` approves. Treat that callable as a
+      security boundary: base it on who the server authenticated, never on anything the
+      client sent. With ``token_secret``, a signed token in the ``token_cookie`` cookie
+      also grants the overrides it carries, to the account it was issued to.
+    - An overridden response carries ``Cache-Control: private, no-store`` and ``Vary``;
+      with ``echo_overrides=True`` it also says which overrides applied.
+
+    :param app: the WSGI application to wrap.
+    :param store: a flagware store (``MemoryStore``, ``FileStore``, ``RedisStore``).
+    :param resolve_account: ``(Request) -> Account | None``.
+    :param is_test_user: ``(Account) -> bool``, optional.
+    :param token_secret: secret for signed override tokens; None disables tokens.
+    :param override_header: the header test users override with.
+    :param token_cookie: the cookie carrying an override token.
+    :param echo_overrides: add ``X-Flagware-Overrides-Applied`` to overridden responses.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        store: Store,
+        resolve_account: Callable[[Request], Account | None],
+        is_test_user: Callable[[Account], bool] | None = None,
+        token_secret: Secret | None = None,
+        override_header: str = DEFAULT_OVERRIDE_HEADER,
+        token_cookie: str = DEFAULT_TOKEN_COOKIE,
+        echo_overrides: bool = False,
+    ) -> None:
+        if not callable(resolve_account):
+            raise TypeError("resolve_account must be a callable: (Request) -> Account | None")
+        self.app = app
+        self.resolve_account = resolve_account
+        self.evaluator = RequestEvaluator(
+            store, is_test_user=is_test_user, token_secret=token_secret
+        )
+        self.override_header = override_header
+        self._environ_header = "HTTP_" + override_header.upper().replace("-", "_")
+        self.token_cookie = token_cookie
+        self.echo_overrides = echo_overrides
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        context = contextvars.copy_context()
+        return context.run(self._handle, context, environ, start_response)
+
+    def _handle(
+        self,
+        context: contextvars.Context,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        request = Request(environ, shallow=True)
+        account = self._resolve(request)
+        token = request.cookies.get(self.token_cookie) if self.evaluator.token_secret else None
+        outcome = self.evaluator.evaluate(account, environ.get(self._environ_header), token)
+        environ[ENVIRON_KEY] = outcome.flags
+        flags_var.set(outcome.flags)
+        extra = outcome.response_headers(self.override_header, self.echo_overrides)
+        if extra:
+            start_response = _with_headers(start_response, extra)
+        return _InContext(self.app(environ, start_response), context)
+
+    def _resolve(self, request: Request) -> Account | None:
+        try:
+            return self.resolve_account(request)
+        except Exception:
+            logger.exception("flagware: resolve_account raised; continuing as anonymous")
+            return None
+
+
+def _with_headers(start_response: StartResponse, extra: list[tuple[str, str]]) -> StartResponse:
+    """A start_response that merges ``extra`` into the response's headers."""
+
+    def wrapped(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return start_response(status, merge_headers(headers, extra), exc_info)
+
+    return wrapped
+
+
+class _InContext:
+    """The app's response body, iterated and closed inside the request's context.
+
+    The server iterates the body after the app returned; without this a generator would
+    run in whatever context the worker thread has, and see no flags or someone else's.
+    """
+
+    def __init__(self, body: Iterable[bytes], context: contextvars.Context) -> None:
+        self._body = body
+        self._context = context
+        self._iterator: Iterator[bytes] | None = None
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = self._context.run(iter, self._body)
+        return self._context.run(next, self._iterator)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            self._context.run(close)
