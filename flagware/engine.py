@@ -84,7 +84,7 @@ class Engine:
         kill-switched) even if the ruleset's ``test_users`` does not list it.
         """
         plan = self._plan
-        at = _timestamp(now)
+        at = None if now is None else _timestamp(now)
         if at is None and plan.needs_clock:
             at = self._clock()
         test_user = test_user and account is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Container, Iterator, Mapping, Set
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
@@ -70,7 +70,7 @@ class _Slots:
     _explainer: Explainer
     _names: tuple[str, ...]
     _overrides: Mapping[str, tuple[bool, str | None]]
-    _released: Set[str]
+    _released: Container[str]
     _unknown: bool
 
 
@@ -104,7 +104,7 @@ class FlagSet(_Slots):
 
     def __init__(
         self,
-        released: Set[str],
+        released: Container[str],
         names: tuple[str, ...],
         *,
         defined: Set[str] | None = None,

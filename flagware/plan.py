@@ -22,9 +22,9 @@ The plain semantics live in :mod:`flagware.reference`; the two must agree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Container, Hashable, Iterable
 from dataclasses import dataclass
-from itertools import compress, repeat
+from itertools import repeat
 from operator import lt
 from typing import TYPE_CHECKING, TypeVar
 
@@ -78,6 +78,19 @@ class Conjunction:
 
     dimensions: tuple[Dimension, ...]
     tables: tuple[dict[Hashable, frozenset[str]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Combined:
+    """Conjunctions over string-valued attributes, as one dict keyed by the value tuple.
+
+    ``country in [NL, DE] and plan == pro`` becomes ``{("NL", "pro"): ..., ("DE", "pro"):
+    ...}``: one lookup per account instead of one per attribute plus an intersection. Built
+    only while the product of the value sets stays small.
+    """
+
+    attributes: tuple[str, ...]
+    table: dict[tuple[Hashable, ...], frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +182,31 @@ class Plan:
                 plain_hash.append(r)
             else:
                 loose.append(r)
-        self.pct_flags = tuple(r.flag for r in plain_hash)
-        self.pct_seeds = tuple(r.hashes[0].seed for r in plain_hash)
-        self.pct_thresholds = tuple(r.hashes[0].threshold for r in plain_hash)
+        # One rollout per flag: all of a flag's rollouts hash with its salt, so the widest wins.
+        widest: dict[str, HashCheck] = {}
+        for r in plain_hash:
+            check = r.hashes[0]
+            if r.flag not in widest or check.threshold > widest[r.flag].threshold:
+                widest[r.flag] = check
+        self.pct_flags = tuple(widest)
+        self.pct_seeds = tuple(c.seed for c in widest.values())
+        self.pct_thresholds = tuple(c.threshold for c in widest.values())
+        self.pct_positions = {name: i for i, name in enumerate(self.pct_flags)}
         single = [r for r in plain_indexed if len(r.conditions) == 1]
         tables = _single_tables(single)
         self.by_id = tables.pop(ID, None)
         self.by_digit = tables.pop(DIGIT, None)
         self.by_attribute = tuple((d[1], table) for d, table in sorted(tables.items()))
-        self.conjunctions = _conjunctions(r for r in plain_indexed if len(r.conditions) > 1)
+        combined: list[Combined] = []
+        intersected: list[Conjunction] = []
+        for conjunction in _conjunctions(r for r in plain_indexed if len(r.conditions) > 1):
+            table = _combine(conjunction)
+            if table is None:
+                intersected.append(conjunction)
+            else:
+                combined.append(table)
+        self.combined = tuple(combined)
+        self.conjunctions = tuple(intersected)
         self.groups = _groups(checked)
         self.loose = tuple(loose)
         self.anonymous = tuple(
@@ -187,7 +216,7 @@ class Plan:
 
     def released(
         self, account: Account | None, at: float, test_user: bool = False
-    ) -> frozenset[str] | set[str]:
+    ) -> Container[str]:
         """The names of the flags on for ``account`` at ``at`` (undefined flags excluded)."""
         if account is None:
             return self._released_anonymous(at)
@@ -195,9 +224,10 @@ class Plan:
             return self.live
         released = set(self.always)
         id_bytes = account.id.encode("utf-8", "surrogatepass")
+        rollouts = b""
         if self.pct_flags:
             hashes = map(mmh3_32_uintdigest, repeat(id_bytes), self.pct_seeds)
-            released.update(compress(self.pct_flags, map(lt, hashes, self.pct_thresholds)))
+            rollouts = bytes(map(lt, hashes, self.pct_thresholds))
         if self.by_id is not None and (hit := self.by_id.get(account.id)):
             released.update(hit)
         number = account.number
@@ -210,6 +240,13 @@ class Plan:
                 value = index_key(value)
             if value is not None and (hit := _lookup(table, value)):
                 released.update(hit)
+        for combined in self.combined:
+            try:
+                hit = combined.table.get(tuple(map(attributes.get, combined.attributes)))
+            except TypeError:  # an unhashable attribute value matches no string
+                hit = None
+            if hit:
+                released.update(hit)
         for conjunction in self.conjunctions:
             released.update(_intersect(conjunction.dimensions, conjunction.tables, account))
         for group in self.groups:
@@ -220,9 +257,9 @@ class Plan:
         for rule in self.loose:
             if rule.flag not in released and rule.checks_pass(account, id_bytes, at):
                 released.add(rule.flag)
-        return released
+        return Released(released, rollouts, self.pct_positions) if rollouts else released
 
-    def _released_anonymous(self, at: float) -> frozenset[str] | set[str]:
+    def _released_anonymous(self, at: float) -> Container[str]:
         if not self.anonymous:
             return self.always
         released = set(self.always)
@@ -230,6 +267,27 @@ class Plan:
             if all(r.check(None, at) for r in rule.residuals):
                 released.add(rule.flag)
         return released
+
+
+class Released:
+    """The flags on for one account: a set, and one byte per rollout (1: inside).
+
+    Turning 300 rollout results into set members costs more than computing them, so they
+    stay bytes and membership looks them up by position.
+    """
+
+    __slots__ = ("_names", "_positions", "_rollouts")
+
+    def __init__(self, names: set[str], rollouts: bytes, positions: dict[str, int]) -> None:
+        self._names = names
+        self._rollouts = rollouts
+        self._positions = positions
+
+    def __contains__(self, name: object) -> bool:
+        if name in self._names:
+            return True
+        position = self._positions.get(name)  # type: ignore[call-overload]
+        return position is not None and self._rollouts[position] == 1
 
 
 def _intersect(
@@ -294,6 +352,31 @@ def _conjunctions(rules: Iterable[Rule]) -> tuple[Conjunction, ...]:
             frozen = tuple({v: frozenset(f) for v, f in t.items()} for t in tables)
             out.append(Conjunction(dims, frozen))
     return tuple(out)
+
+
+MAX_COMBINED = 4096
+
+
+def _combine(conjunction: Conjunction) -> Combined | None:
+    """The conjunction as one table, if it is over string attributes and small enough."""
+    if any(d[0] != "attr" for d in conjunction.dimensions):
+        return None
+    if any(not isinstance(v, str) for t in conjunction.tables for v in t):
+        return None
+    size = 1
+    for t in conjunction.tables:
+        size *= len(t)
+    if size > MAX_COMBINED:
+        return None
+    table: dict[tuple[Hashable, ...], frozenset[str]] = {(): frozenset()}
+    for t in conjunction.tables:
+        table = {
+            (*key, value): both
+            for key, flags in table.items()
+            for value, more in t.items()
+            if (both := (flags & more) if key else more)
+        }
+    return Combined(tuple(d[1] for d in conjunction.dimensions), table)
 
 
 def _groups(rules: Iterable[Rule]) -> tuple[Group, ...]:
