@@ -100,8 +100,8 @@ class FlagwareMiddleware:
         token = connection.cookies.get(self.token_cookie) if self.evaluator.token_secret else None
         outcome = self.evaluator.evaluate(account, self._override(scope), token)
         scope[SCOPE_KEY] = outcome.flags
-        extra = outcome.response_headers(self.override_header, self.echo_overrides)
-        if extra and scope["type"] == "http":
+        if outcome.applied is not None and scope["type"] == "http":
+            extra = outcome.response_headers(self.override_header, self.echo_overrides)
             send = _with_headers(send, extra)
         reset = flags_var.set(outcome.flags)
         try:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from flagware.flagset import FlagSet
 from flagware.overrides import (
@@ -43,8 +42,7 @@ APPLIED_HEADER = "X-Flagware-Overrides-Applied"
 _FAIL_CLOSED = FlagSet.from_mapping({}, unknown="hidden")
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """The flags for one request, and the overrides applied to them (None: not overridden)."""
 
     flags: FlagSet

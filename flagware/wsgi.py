@@ -112,8 +112,8 @@ class FlagwareMiddleware:
         outcome = self.evaluator.evaluate(account, environ.get(self._environ_header), token)
         environ[ENVIRON_KEY] = outcome.flags
         flags_var.set(outcome.flags)
-        extra = outcome.response_headers(self.override_header, self.echo_overrides)
-        if extra:
+        if outcome.applied is not None:
+            extra = outcome.response_headers(self.override_header, self.echo_overrides)
             start_response = _with_headers(start_response, extra)
         return _InContext(self.app(environ, start_response), context)
 

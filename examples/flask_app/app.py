@@ -47,6 +47,12 @@ def login() -> Response:
     return response
 
 
+@app.get("/ping")
+def ping() -> str:
+    """A plain endpoint that reads no flags (health checks; the overhead benchmark)."""
+    return "pong"
+
+
 @app.get("/api/flags")
 def api_flags() -> dict[str, Any]:
     return demo.flags_payload(flagware.current_flags())

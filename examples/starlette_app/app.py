@@ -13,7 +13,13 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 import flagware
@@ -61,6 +67,11 @@ async def login(request: Request) -> RedirectResponse:
     return response
 
 
+async def ping(request: Request) -> PlainTextResponse:
+    """A plain endpoint that reads no flags (health checks; the overhead benchmark)."""
+    return PlainTextResponse("pong")
+
+
 async def api_flags(request: Request) -> JSONResponse:
     return JSONResponse(demo.flags_payload(flagware.current_flags()))
 
@@ -90,6 +101,7 @@ async def background_last(request: Request) -> JSONResponse:
 routes = [
     Route("/", index),
     Route("/login", login, methods=["POST"]),
+    Route("/ping", ping),
     Route("/api/flags", api_flags),
     Route("/stream", stream),
     Route("/background", background, methods=["POST"]),

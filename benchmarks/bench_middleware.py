@@ -1,0 +1,251 @@
+"""What flagware's middleware costs a request, in-process and under real servers.
+
+1. In-process: a trivial WSGI / ASGI app called directly, bare and wrapped in flagware's
+   middleware with a 100-flag ruleset; the difference is the middleware's own cost per
+   request (resolving the account, evaluating every flag, the context).
+2. Servers: requests per second of the examples' plain endpoint (``/ping``) with and without
+   the middleware, same ruleset (the example flags plus mixed ones, 100 in all), same load
+   generator (wrk, one connection pool), rounds interleaved: Starlette under uvicorn and
+   Flask under gunicorn (sync worker). Needs ``wrk`` on PATH (``apt-get install wrk``).
+
+    python benchmarks/bench_middleware.py [--rounds 5] [--duration 8] [--no-servers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from werkzeug.test import EnvironBuilder
+
+import flagware
+from flagware.asgi import FlagwareMiddleware as AsgiMiddleware
+from flagware.wsgi import FlagwareMiddleware as WsgiMiddleware
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_engine import make_document
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = flagware.Account("acct-42", number=4211, attributes={"country": "NL", "plan": "pro"})
+
+
+def hundred_flag_document() -> dict[str, Any]:
+    """The example ruleset's flags, topped up to 100 with the engine benchmark's mix."""
+    doc = yaml.safe_load((ROOT / "examples" / "rules.yaml").read_text())
+    extra = make_document(100 - len(doc["flags"]))["flags"]
+    doc["flags"].update(extra)
+    return doc
+
+
+def per_call_us(fn: Callable[[], object], budget_s: float = 0.4) -> float:
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < budget_s:
+        for _ in range(200):
+            fn()
+        n += 200
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def wsgi_costs(store: flagware.Store, rounds: int) -> tuple[float, float]:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"pong"]
+
+    wrapped = WsgiMiddleware(app, store=store, resolve_account=lambda r: ACCOUNT)
+    environ = EnvironBuilder(path="/ping", headers={"X-Account-Id": "acct-42"}).get_environ()
+
+    def call(target: Any) -> Callable[[], object]:
+        def run() -> None:
+            body = target(dict(environ), lambda status, headers, exc_info=None: None)
+            for _ in body:
+                pass
+            getattr(body, "close", lambda: None)()
+
+        return run
+
+    bare = statistics.median(per_call_us(call(app)) for _ in range(rounds))
+    full = statistics.median(per_call_us(call(wrapped)) for _ in range(rounds))
+    return bare, full
+
+
+def asgi_costs(store: flagware.Store, rounds: int) -> tuple[float, float]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"pong"})
+
+    wrapped = AsgiMiddleware(app, store=store, resolve_account=lambda c: ACCOUNT)
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/ping",
+        "headers": [(b"x-account-id", b"acct-42")],
+        "query_string": b"",
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        return None
+
+    async def measure(target: Any, n: int = 20_000) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            await target(dict(scope), receive, send)
+        return (time.perf_counter() - start) / n * 1e6
+
+    bare = statistics.median(asyncio.run(measure(app)) for _ in range(rounds))
+    full = statistics.median(asyncio.run(measure(wrapped)) for _ in range(rounds))
+    return bare, full
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def wrk_rps(port: int, duration: float) -> float:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            "-c16",
+            f"-d{duration}s",
+            "-H",
+            "X-Account-Id: acct-42",
+            f"http://127.0.0.1:{port}/ping",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if match is None or errors:
+        raise RuntimeError(f"wrk failed or saw errors:\n{out}")
+    return float(match.group(1))
+
+
+def server_command(kind: str, target: str, port: int) -> list[str]:
+    if kind == "uvicorn":
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "1",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        target,
+    ]
+
+
+def serve_and_measure(kind: str, target: str, rules: Path, duration: float) -> float:
+    port = free_port()
+    env = {**os.environ, "FLAGWARE_RULES": str(rules), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(server_command(kind, target, port), cwd=ROOT, env=env)
+    try:
+        wait_ready(port)
+        wrk_rps(port, 2)  # warm-up
+        return wrk_rps(port, duration)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=float, default=8)
+    parser.add_argument("--no-servers", action="store_true")
+    args = parser.parse_args()
+    doc = hundred_flag_document()
+    store = flagware.MemoryStore(doc)
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {time.strftime('%Y-%m-%d')}"
+    )
+    print(f"{len(doc['flags'])} flags; medians of {args.rounds} rounds\n")
+
+    print("in-process, µs per request   bare   with flagware   flagware's cost")
+    for name, costs in (("WSGI", wsgi_costs), ("ASGI", asgi_costs)):
+        bare, full = costs(store, args.rounds)
+        print(f"  {name:27} {bare:6.1f}   {full:13.1f}   {full - bare:10.1f}")
+    evaluate = statistics.median(
+        per_call_us(lambda: store.engine().evaluate_all(ACCOUNT)) for _ in range(args.rounds)
+    )
+    print(f"  of which evaluate_all        {evaluate:6.1f}")
+
+    if args.no_servers:
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not on PATH (apt-get install wrk); use --no-servers to skip")
+    configs = [
+        (
+            "Starlette example, uvicorn",
+            "uvicorn",
+            "examples.starlette_app.app:app",
+            "benchmarks.bare_apps:starlette_app",
+        ),
+        (
+            "Flask example, gunicorn sync",
+            "gunicorn",
+            "examples.flask_app.app:app",
+            "benchmarks.bare_apps:flask_app",
+        ),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = Path(tmp) / "rules.yaml"
+        rules.write_text(yaml.safe_dump(doc))
+        print("\nrequests/s of GET /ping          without     with   change")
+        for label, kind, with_app, bare_app in configs:
+            bare_runs, with_runs = [], []
+            for _ in range(args.rounds):  # interleaved, so drift hits both alike
+                bare_runs.append(serve_and_measure(kind, bare_app, rules, args.duration))
+                with_runs.append(serve_and_measure(kind, with_app, rules, args.duration))
+            bare, full = statistics.median(bare_runs), statistics.median(with_runs)
+            print(f"  {label:29} {bare:8.0f} {full:8.0f}   {(full / bare - 1) * 100:+5.1f} %")
+            print(f"    rounds without: {[round(x) for x in bare_runs]}")
+            print(f"    rounds with:    {[round(x) for x in with_runs]}")
+
+
+if __name__ == "__main__":
+    main()
