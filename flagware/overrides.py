@@ -18,6 +18,7 @@ with :func:`issue_override_token` and hand it to a tester's browser as a cookie.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -110,7 +111,7 @@ def issue_override_token(
     if parse_override_header(header) != dict(overrides):
         raise ValueError(f"invalid overrides for a token: {dict(overrides)!r}")
     issued = time.time() if now is None else now
-    payload = {"a": account_id, "o": header, "e": int(issued + seconds)}
+    payload = {"a": account_id, "o": header, "e": math.ceil(issued + seconds)}
     token: str = _serializer(secret).dumps(payload)
     return token
 

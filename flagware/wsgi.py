@@ -61,6 +61,9 @@ class FlagwareMiddleware:
       also grants the overrides it carries, to the account it was issued to.
     - An overridden response carries ``Cache-Control: private, no-store`` and ``Vary``;
       with ``echo_overrides=True`` it also says which overrides applied.
+    - WSGI servers join a header sent twice into one value, and map ``X_Flagware_Override``
+      to the same environ key as ``X-Flagware-Override`` (gunicorn 22+ and werkzeug's server
+      drop underscore headers). Both only ever reach test users' own requests.
 
     :param app: the WSGI application to wrap.
     :param store: a flagware store (``MemoryStore``, ``FileStore``, ``RedisStore``).
