@@ -6,6 +6,9 @@ rulesets, stores and middleware.
 
 from __future__ import annotations
 
+import typing
+
+from flagware.changes import Change
 from flagware.context import current_flags, flags, use_flags
 from flagware.engine import Clock, Engine
 from flagware.errors import (
@@ -14,6 +17,7 @@ from flagware.errors import (
     RulesetError,
     StoreError,
     StrategyRegistrationError,
+    VersionConflict,
 )
 from flagware.flagset import Evaluation, FlagSet
 from flagware.loading import load_ruleset
@@ -22,10 +26,24 @@ from flagware.ruleset import Flag, Ruleset, StrategySpec
 from flagware.stores import FileStore, MemoryStore, Store
 from flagware.strategies import Condition, Strategy, register_strategy, unregister_strategy
 
+if typing.TYPE_CHECKING:
+    from flagware.stores.redis import RedisStore
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> typing.Any:
+    # RedisStore needs the optional redis-py: import it on first use, not with flagware.
+    if name == "RedisStore":
+        from flagware.stores.redis import RedisStore  # noqa: PLC0415
+
+        return RedisStore
+    raise AttributeError(f"module 'flagware' has no attribute {name!r}")
+
 
 __all__ = [
     "Account",
+    "Change",
     "Clock",
     "Condition",
     "Engine",
@@ -36,6 +54,7 @@ __all__ = [
     "FlagwareError",
     "MemoryStore",
     "NoFlagContext",
+    "RedisStore",
     "Ruleset",
     "RulesetError",
     "Store",
@@ -43,6 +62,7 @@ __all__ = [
     "Strategy",
     "StrategyRegistrationError",
     "StrategySpec",
+    "VersionConflict",
     "current_flags",
     "flags",
     "load_ruleset",

@@ -8,6 +8,7 @@
      │                                       a custom strategy name is taken or malformed
      ├── NoFlagContext (also LookupError)    flags were read outside a request or use_flags()
      └── StoreError                          a store could not load or save a ruleset
+          └── VersionConflict                a compare-and-set write lost to another writer
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "RulesetError",
     "StoreError",
     "StrategyRegistrationError",
+    "VersionConflict",
 ]
 
 
@@ -63,3 +65,7 @@ class NoFlagContext(FlagwareError, LookupError):
 
 class StoreError(FlagwareError):
     """A store could not read or write its ruleset (the last good ruleset keeps serving)."""
+
+
+class VersionConflict(StoreError):
+    """A write expected a version of the ruleset that is no longer the current one."""

@@ -8,6 +8,7 @@ Nothing is ever unpickled or instantiated from a document.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ _Loader.add_implicit_resolver(
 )
 
 
-def format_of(path: str | Path) -> Format:
+def format_of(path: str | os.PathLike[str]) -> Format:
     """The document format a file name implies (by its suffix)."""
     suffix = Path(path).suffix.lower()
     try:
@@ -103,7 +104,7 @@ def dump_document(doc: dict[str, Any], fmt: Format) -> str:
     return text
 
 
-def load_ruleset(path: str | Path) -> Ruleset:
+def load_ruleset(path: str | os.PathLike[str]) -> Ruleset:
     """Load and validate a ruleset file (``.json``, ``.yaml``, ``.yml`` or ``.toml``)."""
     fmt = format_of(path)
     with open(path, "rb") as f:

@@ -8,19 +8,26 @@ for I/O: backends load and compile in the background, then swap.
 from __future__ import annotations
 
 import abc
+import copy
 import logging
+import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flagware.changes import Change, summarize
 from flagware.engine import Clock, Engine
+from flagware.errors import StoreError, VersionConflict
 from flagware.ruleset import Ruleset
 
-__all__ = ["RulesetLike", "Store", "coerce_ruleset"]
+__all__ = ["DEFAULT_ACTOR", "RulesetLike", "Store", "VersionConflict", "coerce_ruleset"]
 
 logger = logging.getLogger("flagware")
+DEFAULT_ACTOR = "api"
+HISTORY_LENGTH = 1000
 
 RulesetLike = Ruleset | Mapping[str, Any]
 Listener = Callable[[Ruleset], None]
@@ -42,11 +49,13 @@ class _Current:
     version: int
 
 
-class Store(abc.ABC):
+class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileStore, RedisStore
     """Where a ruleset lives, with an in-memory compiled copy for the hot path.
 
-    ``ruleset()`` and ``engine()`` never do I/O. ``save()`` validates before anything is
-    written, so an invalid document never replaces a good one. ``subscribe()`` registers a
+    ``ruleset()`` and ``engine()`` never do I/O. Every write (``save``, ``update``,
+    ``set_flag``, ...) validates before anything is written, so an invalid document never
+    replaces a good one; edits are compare-and-set, so two writers never lose each other's
+    changes; and each write is recorded in ``history()``. ``subscribe()`` registers a
     callback run after each change is applied (in the thread that applied it).
     """
 
@@ -55,6 +64,8 @@ class Store(abc.ABC):
         self._current: _Current | None = None
         self._listeners: list[Listener] = []
         self._apply_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._history: deque[Change] = deque(maxlen=HISTORY_LENGTH)
 
     def ruleset(self) -> Ruleset:
         """The current ruleset, from memory."""
@@ -69,9 +80,159 @@ class Store(abc.ABC):
         """How many rulesets this store has applied (the Redis store uses Redis's version)."""
         return self._get().version
 
-    @abc.abstractmethod
-    def save(self, ruleset: RulesetLike) -> None:
-        """Validate, then replace the whole ruleset (raises RulesetError if invalid)."""
+    # --- The write API: validated, compare-and-set, audited. -------------------------------
+
+    def save(
+        self,
+        ruleset: RulesetLike,
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+        action: str = "save",
+    ) -> int:
+        """Validate, then replace the whole ruleset; returns the new version.
+
+        Raises :class:`RulesetError` if invalid (nothing is written), and
+        :class:`VersionConflict` if ``expected_version`` is given and no longer current.
+        """
+        validated = coerce_ruleset(ruleset)
+        version = self._try_commit(validated, expected_version, actor or DEFAULT_ACTOR, action)
+        if version is None:
+            raise VersionConflict(
+                f"the ruleset changed since version {expected_version}; reload and retry"
+            )
+        return version
+
+    def update(
+        self,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+        *,
+        actor: str | None = None,
+        action: str = "update",
+        attempts: int = 50,
+    ) -> int:
+        """Apply ``change`` to a copy of the latest document and save it; returns the version.
+
+        ``change`` edits the document in place (or returns a new one). It runs again on a
+        fresh copy if another writer saved in between (compare-and-set), so it must only
+        depend on the document it is given. Raises RulesetError if the result is invalid.
+        """
+        for attempt in range(attempts):
+            version, current = self._latest()
+            draft = copy.deepcopy(current)
+            result = change(draft)
+            ruleset = Ruleset.from_dict(draft if result is None else result)
+            committed = self._try_commit(ruleset, version, actor or DEFAULT_ACTOR, action)
+            if committed is not None:
+                return committed
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+        raise StoreError(f"gave up after {attempts} attempts: the ruleset kept changing")
+
+    def set_flag(self, name: str, flag: Mapping[str, Any], *, actor: str | None = None) -> int:
+        """Add or replace one flag (its document form, e.g. ``{"strategies": [...]}``)."""
+
+        def change(doc: dict[str, Any]) -> None:
+            doc["flags"][name] = copy.deepcopy(dict(flag))
+
+        return self.update(change, actor=actor, action="set_flag")
+
+    def delete_flag(self, name: str, *, actor: str | None = None) -> int:
+        """Remove one flag (it then follows the ``unknown`` policy); KeyError if absent."""
+
+        def change(doc: dict[str, Any]) -> None:
+            if name not in doc["flags"]:
+                raise KeyError(f"no flag named {name!r}")
+            del doc["flags"][name]
+
+        return self.update(change, actor=actor, action="delete_flag")
+
+    def set_enabled(self, name: str, enabled: bool, *, actor: str | None = None) -> int:
+        """Flip a flag's kill switch (``enabled: false`` is off for everyone)."""
+
+        def change(doc: dict[str, Any]) -> None:
+            if name not in doc["flags"]:
+                raise KeyError(f"no flag named {name!r}")
+            if enabled:
+                doc["flags"][name].pop("enabled", None)
+            else:
+                doc["flags"][name]["enabled"] = False
+
+        return self.update(change, actor=actor, action="enable" if enabled else "disable")
+
+    def add_test_user(self, account_id: str, *, actor: str | None = None) -> int:
+        """Make an account a test user."""
+
+        def change(doc: dict[str, Any]) -> None:
+            doc["test_users"] = sorted({*doc["test_users"], account_id})
+
+        return self.update(change, actor=actor, action="add_test_user")
+
+    def remove_test_user(self, account_id: str, *, actor: str | None = None) -> int:
+        """Stop treating an account as a test user."""
+
+        def change(doc: dict[str, Any]) -> None:
+            doc["test_users"] = [u for u in doc["test_users"] if u != account_id]
+
+        return self.update(change, actor=actor, action="remove_test_user")
+
+    def history(self, flag: str | None = None, limit: int = 50) -> list[Change]:
+        """The most recent changes, newest first (only those touching ``flag``, if given)."""
+        changes = self._changes()
+        if flag is not None:
+            changes = [c for c in changes if c.touches(flag)]
+        return changes[:limit]
+
+    def restore(self, version: int, *, actor: str | None = None) -> int:
+        """Save the document of a recorded earlier version as a new version."""
+        for change in self._changes():
+            if change.version == version:
+                return self.save(dict(change.document), actor=actor, action=f"restore {version}")
+        raise KeyError(f"version {version} is not in the recorded history")
+
+    # --- What a backend provides. -----------------------------------------------------------
+
+    def _latest(self) -> tuple[int, dict[str, Any]]:
+        """The authoritative version and document, for a compare-and-set edit."""
+        current = self._get()
+        return current.version, current.ruleset.to_dict()
+
+    def _try_commit(
+        self, ruleset: Ruleset, expected: int | None, actor: str, action: str
+    ) -> int | None:
+        """Write ``ruleset`` if the version is still ``expected`` (None: any); record it."""
+        with self._write_lock:
+            current = self._current
+            version = current.version if current else 0
+            if expected is not None and expected != version:
+                return None
+            self._persist(ruleset)
+            old = current.ruleset.to_dict() if current else None
+            self._apply(ruleset, version + 1)
+            self._record(
+                version + 1, version, actor=actor, action=action, old=old, new=ruleset.to_dict()
+            )
+            return version + 1
+
+    def _persist(self, ruleset: Ruleset) -> None:  # noqa: B027 - memory needs nothing
+        """Write a committed ruleset to the backend before it is applied."""
+
+    def _changes(self) -> list[Change]:
+        """Recorded changes, newest first."""
+        return list(reversed(self._history))
+
+    def _record(
+        self,
+        version: int,
+        previous: int,
+        *,
+        actor: str,
+        action: str,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+    ) -> None:
+        self._history.append(
+            Change(version, previous, actor, time.time(), action, summarize(old, new), new)
+        )
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(ruleset)`` after every applied change; returns an unsubscribe."""

@@ -21,7 +21,7 @@ from flagware.engine import Clock
 from flagware.errors import RulesetError, StoreError
 from flagware.loading import MAX_DOCUMENT_BYTES, dump_document, format_of, parse_document
 from flagware.ruleset import Ruleset
-from flagware.stores.base import RulesetLike, Store, coerce_ruleset
+from flagware.stores.base import Store
 
 __all__ = ["FileStore"]
 
@@ -67,23 +67,24 @@ class FileStore(Store):
         """Check the file now; returns whether a new ruleset was applied."""
         return self._reload(strict=False)
 
-    def save(self, ruleset: RulesetLike) -> None:
-        """Validate, then atomically rewrite the file and apply the ruleset at once."""
-        validated = coerce_ruleset(ruleset)
-        text = dump_document(validated.to_dict(), self._format)
-        target = Path(os.path.realpath(self.path))  # write through a symlink, not over it
+    def _persist(self, ruleset: Ruleset) -> None:
+        """Atomically rewrite the file (keeping its permissions, through a symlink)."""
+        data = dump_document(ruleset.to_dict(), self._format).encode("utf-8")
+        target = Path(os.path.realpath(self.path))
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with os.fdopen(fd, "wb") as f:
                 os.fchmod(f.fileno(), _mode_of(target))
-                f.write(text)
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self._reload(strict=True)
+        # What we wrote is applied by the caller; the watcher must not apply it again.
+        self._digest = hashlib.sha256(data).digest()
+        self._signature = self._read_signature()
 
     def close(self) -> None:
         self._stop.set()
@@ -128,8 +129,16 @@ class FileStore(Store):
                 raise
             self._report_failure("rejected an edit of %s; keeping the last good ruleset:\n%s", exc)
             return False
-        self._digest = digest
-        self._apply(ruleset)
+        with self._write_lock:
+            current = self._current
+            version = current.version if current else 0
+            old = current.ruleset.to_dict() if current else None
+            self._digest = digest
+            self._apply(ruleset, version + 1)
+            action = "file edit" if current else "load"
+            self._record(
+                version + 1, version, actor="file", action=action, old=old, new=ruleset.to_dict()
+            )
         if self._failing:
             logger.info("flagware: %s is valid again; applied it", self.path)
         self._failing = False

@@ -18,7 +18,4 @@ class MemoryStore(Store):
 
     def __init__(self, ruleset: RulesetLike, *, clock: Clock = time.time) -> None:
         super().__init__(clock=clock)
-        self._apply(coerce_ruleset(ruleset))
-
-    def save(self, ruleset: RulesetLike) -> None:
-        self._apply(coerce_ruleset(ruleset))
+        self.save(coerce_ruleset(ruleset), actor="MemoryStore", action="load")

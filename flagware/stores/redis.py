@@ -1,0 +1,556 @@
+"""RedisStore: one ruleset shared by every process, cached and compiled in each of them.
+
+Layout (every key under one hash tag, so it works on Redis Cluster)::
+
+    {flagware:<namespace>}:ruleset   hash: doc (canonical JSON), version
+    {flagware:<namespace}:audit      stream: one entry per version (who, when, what, doc)
+    {flagware:<namespace>}:changes   pub/sub channel: the new version after each write
+
+Writes run as Lua scripts: compare the version, replace the document, append the audit
+entry and publish, all in one atomic step. Reads never touch Redis: requests evaluate
+the compiled copy in memory. A background thread listens on the channel and also polls
+the version every ``poll_interval`` seconds (pub/sub drops messages while disconnected);
+it owns its reconnect loop and never applies an older version over a newer one.
+
+When Redis is unavailable the last good ruleset keeps serving, indefinitely. A process
+that starts while Redis is down serves the snapshot it keeps on local disk, else the
+``bootstrap`` ruleset, else it *fails closed*: every flag off, test users included. An
+empty Redis never means "no flags": with ``unknown: released`` that would release every
+unfinished feature; instead the first process that notices restores its last good ruleset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import re
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from flagware.changes import Change, summarize
+from flagware.errors import RulesetError, StoreError
+from flagware.loading import MAX_DOCUMENT_BYTES, load_ruleset
+from flagware.ruleset import Ruleset
+from flagware.stores.base import Store, coerce_ruleset
+
+try:
+    import redis
+except ImportError:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "flagware's RedisStore needs redis-py: pip install 'flagware[redis]'"
+    ) from None
+
+if TYPE_CHECKING:
+    from flagware.engine import Clock
+    from flagware.stores.base import RulesetLike
+
+__all__ = ["Health", "RedisStore"]
+
+logger = logging.getLogger("flagware")
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_live_stores: weakref.WeakSet[RedisStore] = weakref.WeakSet()
+
+Source = Literal["redis", "snapshot", "bootstrap", "fail-closed"]
+# Every flag off for everyone: what a cold start with no Redis and nothing on disk serves.
+FAIL_CLOSED = Ruleset(unknown="hidden")
+
+# KEYS: ruleset hash, audit stream. ARGV: expected version ("" = any), document, actor,
+# time, action, summary, channel, audit length.
+_COMMIT = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version')) or 0
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= current then return {0, current} end
+local version = current + 1
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', version)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'version', version,
+  'previous', current, 'actor', ARGV[3], 'at', ARGV[4], 'action', ARGV[5],
+  'summary', ARGV[6], 'doc', ARGV[2])
+redis.call('PUBLISH', ARGV[7], version)
+return {1, version}
+"""
+# Put a ruleset back into a Redis that lost it (restarted without persistence). The first
+# process to notice wins; the others find the key and sync to it.
+# ARGV: document, version, actor, time, channel, audit length.
+_RESTORE_IF_MISSING = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'version', ARGV[2],
+  'previous', 0, 'actor', ARGV[3], 'at', ARGV[4], 'action', 'restore after data loss',
+  'summary', '{}', 'doc', ARGV[1])
+redis.call('PUBLISH', ARGV[5], ARGV[2])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Health:
+    """How a RedisStore is doing, for health endpoints and dashboards."""
+
+    connected: bool
+    version: int
+    source: Source
+    stale_since: float | None  # epoch seconds since when it may be out of date; None: in sync
+    last_error: str | None
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class RedisStore(Store):
+    """The ruleset in Redis, compiled in memory, kept current by a background thread.
+
+    :param client: a ``redis.Redis`` client (give it socket timeouts; ``from_url`` does).
+    :param namespace: separates rulesets of several apps in one Redis.
+    :param poll_interval: seconds between version checks besides pub/sub.
+    :param snapshot_path: where the last good ruleset is kept on disk for cold starts
+        without Redis; ``None`` picks a file in the temp directory, ``False`` disables it.
+    :param bootstrap: a ruleset (path, document or Ruleset) for a first start with Redis
+        empty or unreachable and no snapshot; it is also written to an empty Redis.
+    :param history_length: audit entries kept (approximately) in the stream.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        namespace: str = "default",
+        poll_interval: float = 5.0,
+        snapshot_path: str | os.PathLike[str] | Literal[False] | None = None,
+        bootstrap: RulesetLike | str | os.PathLike[str] | None = None,
+        history_length: int = 1000,
+        clock: Clock = time.time,
+        owns_client: bool = False,
+    ) -> None:
+        super().__init__(clock=clock)
+        if not _NAMESPACE.match(namespace):
+            raise ValueError(f"namespace must match {_NAMESPACE.pattern}, got {namespace!r}")
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
+        self._client = client
+        self._owns_client = owns_client
+        self.namespace = namespace
+        tag = f"{{flagware:{namespace}}}"
+        self._key, self._audit, self._channel = f"{tag}:ruleset", f"{tag}:audit", f"{tag}:changes"
+        self._poll_interval = poll_interval
+        self._history_length = history_length
+        self._snapshot = self._snapshot_file(snapshot_path)
+        self._bootstrap = self._load_bootstrap(bootstrap)
+        self._commit_script = client.register_script(_COMMIT)
+        self._restore_script = client.register_script(_RESTORE_IF_MISSING)
+        self._source: Source = "fail-closed"
+        self._connected = False
+        self._stale_since: float | None = time.time()
+        self._last_error: str | None = None
+        self._rejected_version = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sync_lock = threading.Lock()
+        self._start()
+        _live_stores.add(self)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        namespace: str = "default",
+        socket_timeout: float = 2.0,
+        socket_connect_timeout: float = 2.0,
+        **kwargs: Any,
+    ) -> RedisStore:
+        """A store on a new client for ``url`` (``redis://``, ``rediss://``, ``unix://``).
+
+        Credentials go in the URL (``redis://user:password@host:6379/0``). Remaining
+        keyword arguments are the store's (``poll_interval``, ``snapshot_path``, ...).
+        """
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_connect_timeout,
+            health_check_interval=15,
+        )
+        return cls(client, namespace=namespace, owns_client=True, **kwargs)
+
+    def describe(self) -> str:
+        kwargs = self._client.connection_pool.connection_kwargs
+        where = (
+            kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        )
+        return f"RedisStore({where}, namespace={self.namespace!r})"
+
+    def health(self) -> Health:
+        """Connection state, the version served, where it came from, and since when stale."""
+        current = self._current
+        return Health(
+            connected=self._connected,
+            version=current.version if current else 0,
+            source=self._source,
+            stale_since=self._stale_since,
+            last_error=self._last_error,
+        )
+
+    def close(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        self._thread = None
+        if self._owns_client:
+            self._client.close()
+
+    # --- start-up ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Load from Redis if possible, else from disk, else fail closed; then follow Redis."""
+        try:
+            self._sync()
+        except (redis.RedisError, OSError) as exc:
+            self._note_disconnected(exc)
+        if self._current is None:
+            self._serve_fallback()
+        self._start_thread()
+
+    def _serve_fallback(self) -> None:
+        snapshot = self._read_snapshot()
+        if snapshot is not None:
+            version, ruleset = snapshot
+            self._apply_if_newer(ruleset, version, "snapshot")
+            logger.warning(
+                "flagware: %s cannot load from Redis; serving the snapshot of version %d (%s)",
+                self.describe(),
+                version,
+                self._snapshot,
+            )
+        elif self._bootstrap is not None:
+            self._apply_if_newer(self._bootstrap, 0, "bootstrap")
+            logger.warning("flagware: %s serves its bootstrap ruleset", self.describe())
+        else:
+            self._apply_if_newer(FAIL_CLOSED, 0, "fail-closed")
+            logger.error(
+                "flagware: %s has no ruleset (Redis unavailable or empty, no snapshot, no "
+                "bootstrap): FAILING CLOSED, every flag is off for everyone, test users "
+                "included, until a ruleset is loaded",
+                self.describe(),
+            )
+
+    def _load_bootstrap(
+        self, bootstrap: RulesetLike | str | os.PathLike[str] | None
+    ) -> Ruleset | None:
+        if bootstrap is None:
+            return None
+        if isinstance(bootstrap, str | os.PathLike):
+            return load_ruleset(bootstrap)
+        return coerce_ruleset(bootstrap, source="bootstrap")
+
+    # --- following Redis --------------------------------------------------------------------
+
+    def _sync(self) -> None:
+        """Apply Redis's ruleset if it is newer than ours; restore it if Redis lost it."""
+        with self._sync_lock:
+            raw_version = self._client.hget(self._key, "version")
+            self._connected = True
+            if raw_version is None and self._restore_missing():
+                raw_version = self._client.hget(self._key, "version")
+            if raw_version is None:  # empty, and nothing to restore: keep failing closed
+                return
+            version = int(_text(raw_version))
+            current = self._current
+            if current is not None and self._source == "redis" and version <= current.version:
+                self._mark_in_sync()
+                return
+            if version == self._rejected_version:
+                return
+            raw_doc, raw_version = self._client.hmget(self._key, ["doc", "version"])
+            if raw_doc is None or raw_version is None:
+                return
+            version = int(_text(raw_version))
+            try:
+                ruleset = self._parse(raw_doc)
+            except RulesetError as exc:
+                self._rejected_version = version
+                logger.error(
+                    "flagware: %s rejected version %d in Redis; keeping version %s:\n%s",
+                    self.describe(),
+                    version,
+                    current.version if current else "none",
+                    exc,
+                )
+                return
+            self._apply_if_newer(ruleset, version, "redis")
+            self._mark_in_sync()
+
+    def _parse(self, raw: bytes | str) -> Ruleset:
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            raise RulesetError(
+                ["<document>: larger than the document size limit"], source=self._key
+            )
+        try:
+            doc = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise RulesetError([f"<document>: not valid JSON: {exc}"], source=self._key) from None
+        return Ruleset.from_dict(doc, source=self._key)
+
+    def _restore_missing(self) -> bool:
+        """Redis has no ruleset: put back the last good one we know. Returns whether we did."""
+        current = self._current
+        if current is not None and self._source != "fail-closed":
+            version, ruleset = current.version, current.ruleset
+        elif (snapshot := self._read_snapshot()) is not None:
+            version, ruleset = snapshot
+        elif self._bootstrap is not None:
+            version, ruleset = 0, self._bootstrap
+        else:
+            return False
+        version = max(version, 1)
+        restored = self._restore_script(
+            keys=[self._key, self._audit],
+            args=[
+                json.dumps(ruleset.to_dict(), separators=(",", ":")),
+                version,
+                "flagware",
+                time.time(),
+                self._channel,
+                self._history_length,
+            ],
+        )
+        if restored:
+            logger.warning(
+                "flagware: %s found no ruleset in Redis and restored version %d",
+                self.describe(),
+                version,
+            )
+        return True
+
+    def _apply_if_newer(self, ruleset: Ruleset, version: int, source: Source) -> bool:
+        """Swap in ``ruleset`` unless we already serve a newer version (never go back).
+
+        A version equal to ours replaces a ruleset that did not come from Redis (a
+        snapshot or bootstrap of the same version): Redis is the authority.
+        """
+        with self._write_lock:
+            current = self._current
+            if current is not None and (
+                version < current.version
+                or (version == current.version and (self._source == "redis" or source != "redis"))
+            ):
+                return False
+            self._apply(ruleset, version)
+            self._source = source
+        if source == "redis":
+            self._write_snapshot(version, ruleset)
+        return True
+
+    def _mark_in_sync(self) -> None:
+        if self._last_error is not None:
+            logger.warning("flagware: %s is connected again", self.describe())
+        self._stale_since = None
+        self._last_error = None
+
+    def _note_disconnected(self, exc: BaseException) -> None:
+        if self._connected or self._last_error is None:
+            logger.warning(
+                "flagware: %s lost Redis (%s); serving version %s until it is back",
+                self.describe(),
+                exc,
+                self._current.version if self._current else "none",
+            )
+        self._connected = False
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        if self._stale_since is None:
+            self._stale_since = time.time()
+
+    def _start_thread(self) -> None:
+        if self._stop.is_set():
+            return
+        self._thread = threading.Thread(
+            target=self._follow, name=f"flagware-redis-{self.namespace}", daemon=True
+        )
+        self._thread.start()
+
+    def _follow(self) -> None:
+        """Listen for changes and poll, reconnecting with backoff, until closed."""
+        backoff = 0.05
+        while not self._stop.is_set():
+            pubsub = None
+            try:
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub.subscribe(self._channel)
+                self._sync()  # whatever happened while we were not listening
+                backoff = 0.05
+                next_poll = time.monotonic() + self._poll_interval
+                while not self._stop.is_set():
+                    wait = min(max(next_poll - time.monotonic(), 0.0), 0.5)
+                    message = pubsub.get_message(timeout=wait)
+                    if message is not None and message.get("type") == "message":
+                        self._sync()
+                    if time.monotonic() >= next_poll:
+                        self._sync()
+                        next_poll = time.monotonic() + self._poll_interval
+            except (redis.RedisError, OSError, ValueError) as exc:
+                self._note_disconnected(exc)
+                self._stop.wait(backoff * random.uniform(0.5, 1.5))
+                backoff = min(backoff * 2, 5.0)
+            except Exception:  # never let the follower die
+                logger.exception("flagware: %s: unexpected error; retrying", self.describe())
+                self._stop.wait(1.0)
+            finally:
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):  # the connection is dropped anyway
+                        pubsub.close()
+
+    # --- the write API's backend ------------------------------------------------------------
+
+    def _latest(self) -> tuple[int, dict[str, Any]]:
+        """The version and document in Redis (restoring our last good one if Redis lost it)."""
+        try:
+            raw_doc, raw_version = self._client.hmget(self._key, ["doc", "version"])
+            if raw_doc is None or raw_version is None:
+                self._sync()
+                raw_doc, raw_version = self._client.hmget(self._key, ["doc", "version"])
+        except (redis.RedisError, OSError) as exc:
+            raise StoreError(f"{self.describe()}: Redis is unavailable for writing: {exc}") from exc
+        if raw_doc is None or raw_version is None:  # a first ruleset for an empty Redis
+            return 0, FAIL_CLOSED.to_dict()
+        try:
+            doc = json.loads(raw_doc)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):  # corrupt: edit what we serve (the last good) instead
+            doc = self._get().ruleset.to_dict()
+        return int(_text(raw_version)), doc
+
+    def save(
+        self,
+        ruleset: RulesetLike,
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+        action: str = "save",
+    ) -> int:
+        """Validate, then replace the whole ruleset in Redis; returns the new version."""
+        if expected_version is not None:
+            return super().save(
+                ruleset, actor=actor, expected_version=expected_version, action=action
+            )
+        validated = coerce_ruleset(ruleset)
+        return self.update(lambda doc: validated.to_dict(), actor=actor, action=action)
+
+    def _try_commit(
+        self, ruleset: Ruleset, expected: int | None, actor: str, action: str
+    ) -> int | None:
+        new_doc = ruleset.to_dict()
+        try:
+            if expected is not None:
+                raw_old = self._client.hget(self._key, "doc")
+                old = json.loads(raw_old) if raw_old is not None else None
+            else:
+                old = None
+            ok, version = self._commit_script(
+                keys=[self._key, self._audit],
+                args=[
+                    "" if expected is None else expected,
+                    json.dumps(new_doc, separators=(",", ":")),
+                    actor,
+                    time.time(),
+                    action,
+                    json.dumps(summarize(old, new_doc)),
+                    self._channel,
+                    self._history_length,
+                ],
+            )
+        except (redis.RedisError, OSError) as exc:
+            raise StoreError(f"{self.describe()}: Redis is unavailable for writing: {exc}") from exc
+        if not ok:
+            return None
+        self._apply_if_newer(ruleset, int(version), "redis")
+        return int(version)
+
+    def _changes(self) -> list[Change]:
+        try:
+            entries = self._client.xrevrange(self._audit, count=self._history_length)
+        except redis.RedisError as exc:
+            raise StoreError(f"{self.describe()}: Redis is unavailable: {exc}") from exc
+        changes = []
+        for _, raw in entries or ():
+            fields = {_text(k): _text(v) for k, v in (raw or {}).items()}
+            try:
+                changes.append(
+                    Change(
+                        version=int(fields["version"]),
+                        previous_version=int(fields["previous"]),
+                        actor=fields["actor"],
+                        at=float(fields["at"]),
+                        action=fields["action"],
+                        summary=json.loads(fields["summary"]),
+                        document=json.loads(fields["doc"]),
+                    )
+                )
+            except (KeyError, ValueError):
+                logger.warning("flagware: %s skipped a malformed audit entry", self.describe())
+        return changes
+
+    # --- the local snapshot -----------------------------------------------------------------
+
+    def _snapshot_file(self, path: str | os.PathLike[str] | Literal[False] | None) -> Path | None:
+        if path is False:
+            return None
+        if path is not None:
+            return Path(path)
+        kwargs = self._client.connection_pool.connection_kwargs
+        where = (
+            f"{kwargs.get('path') or kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        )
+        digest = sha256(f"{where}|{self.namespace}".encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"flagware-{self.namespace}-{digest}.json"
+
+    def _write_snapshot(self, version: int, ruleset: Ruleset) -> None:
+        if self._snapshot is None:
+            return
+        data = json.dumps(
+            {"flagware_snapshot": 1, "version": version, "document": ruleset.to_dict()}
+        )
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self._snapshot.name}.", dir=self._snapshot.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(data)
+            os.replace(tmp, self._snapshot)
+        except OSError as exc:
+            logger.warning("flagware: cannot write the snapshot %s: %s", self._snapshot, exc)
+
+    def _read_snapshot(self) -> tuple[int, Ruleset] | None:
+        if self._snapshot is None or not self._snapshot.exists():
+            return None
+        try:
+            data = json.loads(self._snapshot.read_bytes()[: MAX_DOCUMENT_BYTES + 1])
+            if not isinstance(data, Mapping) or not isinstance(data.get("version"), int):
+                raise ValueError("not a flagware snapshot")
+            return data["version"], Ruleset.from_dict(
+                data.get("document"), source=str(self._snapshot)
+            )
+        except (OSError, ValueError) as exc:
+            logger.error("flagware: ignoring the unreadable snapshot %s: %s", self._snapshot, exc)
+            return None
+
+
+def _after_fork_in_child() -> None:
+    """Threads and locks do not survive fork(): give each store in a worker its own."""
+    for store in list(_live_stores):
+        store._sync_lock = threading.Lock()
+        store._write_lock = threading.RLock()
+        store._apply_lock = threading.Lock()
+        store._client.connection_pool.reset()
+        store._thread = None
+        store._start_thread()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
