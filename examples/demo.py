@@ -70,7 +70,19 @@ def read_session(cookie: str | None) -> str | None:
 
 
 def store_from_env() -> flagware.Store:
-    """``FLAGWARE_RULES=path`` (a file, reloaded on change), else the bundled ruleset."""
+    """The store the environment asks for.
+
+    ``FLAGWARE_REDIS_URL``: the shared ruleset in Redis (seeded with the bundled ruleset
+    if Redis has none yet); ``FLAGWARE_RULES``: a file, reloaded on change; neither: the
+    bundled ruleset file.
+    """
+    redis_url = os.environ.get("FLAGWARE_REDIS_URL")
+    if redis_url:
+        return flagware.RedisStore.from_url(
+            redis_url,
+            namespace=os.environ.get("FLAGWARE_NAMESPACE", "demo"),
+            bootstrap=BUNDLED_RULES,
+        )
     return flagware.FileStore(os.environ.get("FLAGWARE_RULES") or BUNDLED_RULES)
 
 

@@ -7,7 +7,6 @@ document first. ``to_dict`` gives the canonical document back, and round-trips.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,12 @@ def _canonical(doc: dict[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
+def _copy(doc: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON-compatible document (several times faster than deepcopy)."""
+    copied: dict[str, Any] = json.loads(json.dumps(doc))
+    return copied
+
+
 @dataclass(frozen=True, eq=False)
 class StrategySpec:
     """One entry of a flag's ``strategies`` list: the strategy and its ``when`` conditions."""
@@ -38,7 +43,7 @@ class StrategySpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The document form, e.g. ``{"type": "percentage", "percent": 10}``."""
-        doc: dict[str, Any] = {"type": self.type, **copy.deepcopy(dict(self.params))}
+        doc: dict[str, Any] = {"type": self.type, **_copy(dict(self.params))}
         if self.when:
             doc["when"] = [c.model_dump(mode="json") for c in self.when]
         return doc
@@ -114,7 +119,7 @@ class Ruleset:
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical document (a fresh copy); ``from_dict(r.to_dict()) == r``."""
-        return copy.deepcopy(self._doc)
+        return _copy(self._doc)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Ruleset):

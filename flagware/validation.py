@@ -152,24 +152,36 @@ def _problems(prefix: str, exc: ValidationError) -> list[str]:
     return list(unique.values())
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _check_shape(doc: Any) -> str | None:
     """Refuse documents too big or too deep before validating anything else."""
     nodes = 0
     stack: list[tuple[Any, int]] = [(doc, 1)]
+    push, pop = stack.append, stack.pop
     while stack:
-        value, depth = stack.pop()
+        value, depth = pop()
         nodes += 1
+        if type(value) in _SCALARS:  # the common case, checked cheaply
+            continue
         if nodes > LIMITS["nodes"]:
             return f"the document has more than {LIMITS['nodes']:,} values"
-        children: Any = None
-        if isinstance(value, Mapping):
-            children = value.values()
+        if isinstance(value, dict | Mapping):
+            children: Any = value.values()
         elif isinstance(value, list | tuple):
             children = value
-        if children:
-            if depth > LIMITS["depth"]:
-                return f"the document nests mappings and lists deeper than {LIMITS['depth']} levels"
-            stack.extend((v, depth + 1) for v in children)
+        else:
+            continue
+        if children and depth > LIMITS["depth"]:
+            return f"the document nests mappings and lists deeper than {LIMITS['depth']} levels"
+        for child in children:
+            if type(child) in _SCALARS:
+                nodes += 1
+            else:
+                push((child, depth + 1))
+    if nodes > LIMITS["nodes"]:
+        return f"the document has more than {LIMITS['nodes']:,} values"
     return None
 
 

@@ -117,15 +117,18 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         fresh copy if another writer saved in between (compare-and-set), so it must only
         depend on the document it is given. Raises RulesetError if the result is invalid.
         """
-        for attempt in range(attempts):
-            version, current = self._latest()
-            draft = copy.deepcopy(current)
-            result = change(draft)
-            ruleset = Ruleset.from_dict(draft if result is None else result)
-            committed = self._try_commit(ruleset, version, actor or DEFAULT_ACTOR, action)
-            if committed is not None:
-                return committed
-            time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+        # Writers in this process take turns; compare-and-set settles races with other
+        # processes (the Redis store), retrying with jittered backoff.
+        with self._write_lock:
+            for attempt in range(attempts):
+                version, current = self._latest()
+                draft = copy.deepcopy(current)
+                result = change(draft)
+                ruleset = Ruleset.from_dict(draft if result is None else result)
+                committed = self._try_commit(ruleset, version, actor or DEFAULT_ACTOR, action)
+                if committed is not None:
+                    return committed
+                time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
         raise StoreError(f"gave up after {attempts} attempts: the ruleset kept changing")
 
     def set_flag(self, name: str, flag: Mapping[str, Any], *, actor: str | None = None) -> int:

@@ -101,7 +101,9 @@ class FileStore(Store):
         """Load the file if it changed. ``strict`` raises errors instead of logging them."""
         # One reload at a time: the watcher must not apply what it read before a save()
         # after the save applied the newer file.
-        with self._reload_lock:
+        # The write lock too: a save() between our read and our apply would otherwise be
+        # applied twice (once by save, once here as an "edit").
+        with self._reload_lock, self._write_lock:
             return self._reload_locked(strict=strict)
 
     def _reload_locked(self, *, strict: bool) -> bool:
@@ -129,16 +131,15 @@ class FileStore(Store):
                 raise
             self._report_failure("rejected an edit of %s; keeping the last good ruleset:\n%s", exc)
             return False
-        with self._write_lock:
-            current = self._current
-            version = current.version if current else 0
-            old = current.ruleset.to_dict() if current else None
-            self._digest = digest
-            self._apply(ruleset, version + 1)
-            action = "file edit" if current else "load"
-            self._record(
-                version + 1, version, actor="file", action=action, old=old, new=ruleset.to_dict()
-            )
+        current = self._current
+        version = current.version if current else 0
+        old = current.ruleset.to_dict() if current else None
+        self._digest = digest
+        self._apply(ruleset, version + 1)
+        action = "file edit" if current else "load"
+        self._record(
+            version + 1, version, actor="file", action=action, old=old, new=ruleset.to_dict()
+        )
         if self._failing:
             logger.info("flagware: %s is valid again; applied it", self.path)
         self._failing = False
@@ -179,6 +180,8 @@ def _restart_watchers_in_child() -> None:
     for store in list(_live_stores):
         store._thread = None
         store._reload_lock = threading.Lock()  # the parent's may have been held at fork time
+        store._write_lock = threading.RLock()
+        store._apply_lock = threading.Lock()
         store._start_watcher()
 
 
