@@ -289,6 +289,22 @@ class RedisStore(Store):
             self._apply_if_newer(ruleset, version, "redis")
             self._mark_in_sync()
 
+    def _on_notification(self, data: Any) -> None:
+        """A write was published: sync, unless we already serve that version (our own)."""
+        try:
+            announced = int(_text(data))
+        except ValueError:
+            announced = None
+        current = self._current
+        if (
+            announced is not None
+            and current is not None
+            and self._source == "redis"
+            and announced <= current.version
+        ):
+            return
+        self._sync()
+
     def _parse(self, raw: bytes | str) -> Ruleset:
         if len(raw) > MAX_DOCUMENT_BYTES:
             raise RulesetError(
@@ -392,7 +408,7 @@ class RedisStore(Store):
                     wait = min(max(next_poll - time.monotonic(), 0.0), 0.5)
                     message = pubsub.get_message(timeout=wait)
                     if message is not None and message.get("type") == "message":
-                        self._sync()
+                        self._on_notification(message.get("data"))
                     if time.monotonic() >= next_poll:
                         self._sync()
                         next_poll = time.monotonic() + self._poll_interval
