@@ -96,6 +96,8 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         :class:`VersionConflict` if ``expected_version`` is given and no longer current.
         """
         validated = coerce_ruleset(ruleset)
+        if expected_version is None:  # replace whatever is there, recording what changed
+            return self.update(lambda doc: validated, actor=actor, action=action)
         version = self._try_commit(validated, expected_version, actor or DEFAULT_ACTOR, action)
         if version is None:
             raise VersionConflict(
@@ -105,7 +107,7 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
 
     def update(
         self,
-        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+        change: Callable[[dict[str, Any]], dict[str, Any] | Ruleset | None],
         *,
         actor: str | None = None,
         action: str = "update",
@@ -113,9 +115,10 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
     ) -> int:
         """Apply ``change`` to a copy of the latest document and save it; returns the version.
 
-        ``change`` edits the document in place (or returns a new one). It runs again on a
-        fresh copy if another writer saved in between (compare-and-set), so it must only
-        depend on the document it is given. Raises RulesetError if the result is invalid.
+        ``change`` edits the document in place, or returns a new document or Ruleset. It
+        runs again on a fresh copy if another writer saved in between (compare-and-set), so
+        it must only depend on the document it is given. Raises RulesetError if the result
+        is invalid, and nothing is written.
         """
         # Writers in this process take turns; compare-and-set settles races with other
         # processes (the Redis store), retrying with jittered backoff.
@@ -124,7 +127,9 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
                 version, current = self._latest()
                 draft = copy.deepcopy(current)
                 result = change(draft)
-                ruleset = Ruleset.from_dict(draft if result is None else result)
+                ruleset = (
+                    result if isinstance(result, Ruleset) else Ruleset.from_dict(result or draft)
+                )
                 committed = self._try_commit(ruleset, version, actor or DEFAULT_ACTOR, action)
                 if committed is not None:
                     return committed

@@ -445,22 +445,6 @@ class RedisStore(Store):
             doc = self._get().ruleset.to_dict()
         return int(_text(raw_version)), doc
 
-    def save(
-        self,
-        ruleset: RulesetLike,
-        *,
-        actor: str | None = None,
-        expected_version: int | None = None,
-        action: str = "save",
-    ) -> int:
-        """Validate, then replace the whole ruleset in Redis; returns the new version."""
-        if expected_version is not None:
-            return super().save(
-                ruleset, actor=actor, expected_version=expected_version, action=action
-            )
-        validated = coerce_ruleset(ruleset)
-        return self.update(lambda doc: validated.to_dict(), actor=actor, action=action)
-
     def _try_commit(
         self, ruleset: Ruleset, expected: int | None, actor: str, action: str
     ) -> int | None:
