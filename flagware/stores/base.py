@@ -201,7 +201,9 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
 
     def _latest(self) -> tuple[int, dict[str, Any]]:
         """The authoritative version and document, for a compare-and-set edit."""
-        current = self._get()
+        current = self._current
+        if current is None:  # the first ruleset of a new store
+            return 0, Ruleset().to_dict()
         return current.version, current.ruleset.to_dict()
 
     def _try_commit(
