@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import json
 import logging
 import random
 import threading
@@ -20,7 +21,8 @@ from typing import Any
 
 from flagware.changes import Change, summarize
 from flagware.engine import Clock, Engine
-from flagware.errors import StoreError, VersionConflict
+from flagware.errors import RulesetError, StoreError, VersionConflict
+from flagware.loading import MAX_DOCUMENT_BYTES
 from flagware.ruleset import Ruleset
 
 __all__ = ["DEFAULT_ACTOR", "RulesetLike", "Store", "VersionConflict", "coerce_ruleset"]
@@ -40,6 +42,15 @@ def coerce_ruleset(value: RulesetLike, *, source: str | None = None) -> Ruleset:
     if isinstance(value, Mapping):
         return Ruleset.from_dict(value, source=source)
     raise TypeError(f"expected a Ruleset or a ruleset document (dict), got {type(value).__name__}")
+
+
+def _check_size(ruleset: Ruleset) -> None:
+    """Refuse to write what no store would load back (the document size limit)."""
+    size = len(json.dumps(ruleset.to_dict(), separators=(",", ":")).encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise RulesetError(
+            [f"<document>: {size:,} bytes as JSON; the limit is {MAX_DOCUMENT_BYTES:,}"]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,7 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
                 ruleset = (
                     result if isinstance(result, Ruleset) else Ruleset.from_dict(result or draft)
                 )
+                _check_size(ruleset)
                 committed = self._try_commit(ruleset, version, actor or DEFAULT_ACTOR, action)
                 if committed is not None:
                     return committed

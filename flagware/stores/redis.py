@@ -65,11 +65,13 @@ Source = Literal["redis", "snapshot", "bootstrap", "fail-closed"]
 FAIL_CLOSED = Ruleset(unknown="hidden")
 
 # KEYS: ruleset hash, audit stream. ARGV: expected version ("" = any), document, actor,
-# time, action, summary, channel, audit length.
+# time, action, summary, channel, audit length, the writer's version. The new version is
+# above both Redis's and the writer's, so versions only move forward even if Redis's went
+# back (a restored backup): followers ignore anything not newer than what they serve.
 _COMMIT = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'version')) or 0
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= current then return {0, current} end
-local version = current + 1
+local version = math.max(current, tonumber(ARGV[9]) or 0) + 1
 redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', version)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'version', version,
   'previous', current, 'actor', ARGV[3], 'at', ARGV[4], 'action', ARGV[5],
@@ -79,13 +81,13 @@ return {1, version}
 """
 # Put a ruleset back into a Redis that lost it (restarted without persistence). The first
 # process to notice wins; the others find the key and sync to it.
-# ARGV: document, version, actor, time, channel, audit length.
+# ARGV: document, version, actor, time, channel, audit length, action, summary.
 _RESTORE_IF_MISSING = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', ARGV[2])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'version', ARGV[2],
-  'previous', 0, 'actor', ARGV[3], 'at', ARGV[4], 'action', 'restore after data loss',
-  'summary', '{}', 'doc', ARGV[1])
+  'previous', 0, 'actor', ARGV[3], 'at', ARGV[4], 'action', ARGV[7],
+  'summary', ARGV[8], 'doc', ARGV[1])
 redis.call('PUBLISH', ARGV[5], ARGV[2])
 return 1
 """
@@ -100,6 +102,22 @@ class Health:
     source: Source
     stale_since: float | None  # epoch seconds since when it may be out of date; None: in sync
     last_error: str | None
+
+
+def _summarizable(raw: bytes | str | None) -> dict[str, Any] | None:
+    """A stored document, if it is shaped enough to say what a write changes in it."""
+    if raw is None or len(raw) > MAX_DOCUMENT_BYTES:
+        return None
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("flags", {}), dict):
+        return None
+    users = doc.get("test_users", [])
+    if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+        return None
+    return doc
 
 
 def _text(value: Any) -> str:
@@ -132,7 +150,7 @@ class RedisStore(Store):
         owns_client: bool = False,
     ) -> None:
         super().__init__(clock=clock)
-        if not _NAMESPACE.match(namespace):
+        if not _NAMESPACE.fullmatch(namespace):
             raise ValueError(f"namespace must match {_NAMESPACE.pattern}, got {namespace!r}")
         if poll_interval <= 0:
             raise ValueError(f"poll_interval must be positive, got {poll_interval}")
@@ -278,6 +296,8 @@ class RedisStore(Store):
                 ruleset = self._parse(raw_doc)
             except RulesetError as exc:
                 self._rejected_version = version
+                if self._stale_since is None:  # Redis has a newer version we cannot serve
+                    self._stale_since = time.time()
                 logger.error(
                     "flagware: %s rejected version %d in Redis; keeping version %s:\n%s",
                     self.describe(),
@@ -319,15 +339,16 @@ class RedisStore(Store):
     def _restore_missing(self) -> bool:
         """Redis has no ruleset: put back the last good one we know. Returns whether we did."""
         current = self._current
-        if current is not None and self._source != "fail-closed":
-            version, ruleset = current.version, current.ruleset
+        if current is not None and self._source in ("redis", "snapshot"):
+            version, ruleset, action = current.version, current.ruleset, "restore after data loss"
         elif (snapshot := self._read_snapshot()) is not None:
-            version, ruleset = snapshot
+            (version, ruleset), action = snapshot, "restore after data loss"
         elif self._bootstrap is not None:
-            version, ruleset = 0, self._bootstrap
+            version, ruleset, action = 0, self._bootstrap, "bootstrap"
         else:
             return False
         version = max(version, 1)
+        summary = summarize(None, ruleset.to_dict()) if action == "bootstrap" else {}
         restored = self._restore_script(
             keys=[self._key, self._audit],
             args=[
@@ -337,9 +358,13 @@ class RedisStore(Store):
                 time.time(),
                 self._channel,
                 self._history_length,
+                action,
+                json.dumps(summary),
             ],
         )
-        if restored:
+        if restored and action == "bootstrap":
+            logger.info("flagware: %s seeded an empty Redis with its bootstrap", self.describe())
+        elif restored:
             logger.warning(
                 "flagware: %s found no ruleset in Redis and restored version %d",
                 self.describe(),
@@ -438,10 +463,8 @@ class RedisStore(Store):
         if raw_doc is None or raw_version is None:  # a first ruleset for an empty Redis
             return 0, FAIL_CLOSED.to_dict()
         try:
-            doc = json.loads(raw_doc)
-        except ValueError:
-            doc = None
-        if not isinstance(doc, dict):  # corrupt: edit what we serve (the last good) instead
+            doc = self._parse(raw_doc).to_dict()
+        except RulesetError:  # corrupt: edit what we serve (the last good) instead
             doc = self._get().ruleset.to_dict()
         return int(_text(raw_version)), doc
 
@@ -449,12 +472,14 @@ class RedisStore(Store):
         self, ruleset: Ruleset, expected: int | None, actor: str, action: str
     ) -> int | None:
         new_doc = ruleset.to_dict()
+        current = self._current
         try:
-            if expected is not None:
-                raw_old = self._client.hget(self._key, "doc")
-                old = json.loads(raw_old) if raw_old is not None else None
-            else:
-                old = None
+            old = _summarizable(self._client.hget(self._key, "doc"))
+        except (redis.RedisError, OSError) as exc:
+            raise StoreError(f"{self.describe()}: Redis is unavailable for writing: {exc}") from exc
+        if old is None and current is not None:  # missing or corrupt: compare with ours
+            old = current.ruleset.to_dict()
+        try:
             ok, version = self._commit_script(
                 keys=[self._key, self._audit],
                 args=[
@@ -466,6 +491,7 @@ class RedisStore(Store):
                     json.dumps(summarize(old, new_doc)),
                     self._channel,
                     self._history_length,
+                    current.version if current is not None else 0,
                 ],
             )
         except (redis.RedisError, OSError) as exc:
@@ -478,7 +504,7 @@ class RedisStore(Store):
     def _changes(self) -> list[Change]:
         try:
             entries = self._client.xrevrange(self._audit, count=self._history_length)
-        except redis.RedisError as exc:
+        except (redis.RedisError, OSError) as exc:
             raise StoreError(f"{self.describe()}: Redis is unavailable: {exc}") from exc
         changes = []
         for _, raw in entries or ():

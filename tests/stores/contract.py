@@ -7,13 +7,25 @@ a given ruleset document (and closes what it built at teardown).
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from flagware import Account, Engine, Ruleset, RulesetError, Store
+from flagware import (
+    Account,
+    Change,
+    Engine,
+    Ruleset,
+    RulesetError,
+    Store,
+    StoreError,
+    VersionConflict,
+)
 
 StoreFactory = Callable[[dict[str, Any]], Store]
 
@@ -57,7 +69,339 @@ INVALID: dict[str, Any] = {
 ACCOUNT = Account(id="acct-2", attributes={"country": "NL", "plan": "pro"})
 
 
-class StoreContract:
+def canonical(doc: dict[str, Any]) -> dict[str, Any]:
+    """The canonical form of a document, as stores record and return it."""
+    return Ruleset.from_dict(doc).to_dict()
+
+
+def entries(store: Store) -> list[Change]:
+    """Every recorded change, newest first."""
+    return store.history(limit=10_000)
+
+
+class WriteContract:
+    """The write API every store must offer: validated, compare-and-set, audited.
+
+    Mixed into :class:`StoreContract`; uses its ``store`` fixture (a store holding DOC_A).
+    """
+
+    # --- save ------------------------------------------------------------------------------
+
+    def test_save_returns_the_new_version(self, store: Store) -> None:
+        before = store.version
+        version = store.save(DOC_B)
+        assert version == before + 1
+        assert store.version == version
+        assert store.save(DOC_A) == version + 1
+        assert store.version == version + 1
+
+    def test_save_with_the_current_expected_version(self, store: Store) -> None:
+        version = store.save(DOC_B, expected_version=store.version)
+        assert store.version == version
+        assert store.ruleset() == Ruleset.from_dict(DOC_B)
+
+    @pytest.mark.parametrize("which", ["stale", "future"])
+    def test_save_with_a_wrong_expected_version_conflicts(self, store: Store, which: str) -> None:
+        stale = store.version
+        store.save(DOC_B)
+        before, version, recorded = store.ruleset(), store.version, len(entries(store))
+        expected = stale if which == "stale" else version + 1
+        with pytest.raises(VersionConflict) as caught:
+            store.save(DOC_A, expected_version=expected)
+        assert isinstance(caught.value, StoreError)
+        assert store.ruleset() is before
+        assert store.version == version
+        assert len(entries(store)) == recorded
+
+    def test_invalid_save_records_nothing(self, store: Store) -> None:
+        recorded = entries(store)
+        with pytest.raises(RulesetError):
+            store.save(INVALID)
+        assert entries(store) == recorded
+
+    # --- update ----------------------------------------------------------------------------
+
+    def test_update_applies_a_function_to_the_latest_document(self, store: Store) -> None:
+        store.save(DOC_B)
+        given: list[dict[str, Any]] = []
+
+        def change(doc: dict[str, Any]) -> None:
+            given.append(copy.deepcopy(doc))
+            doc["flags"]["beta"]["description"] = "edited"
+            doc["test_users"].append("qa")
+
+        version = store.update(change, actor="alice")
+        assert given == [canonical(DOC_B)]
+        assert store.version == version
+        expected = copy.deepcopy(DOC_B)
+        expected["flags"]["beta"]["description"] = "edited"
+        expected["test_users"] = ["qa"]
+        assert store.ruleset() == Ruleset.from_dict(expected)
+        assert store.engine().evaluate_all(Account(id="qa")).is_enabled("old") is False
+        assert store.engine().evaluate_all(Account(id="qa")).is_enabled("launch")
+
+    def test_update_may_return_a_new_document(self, store: Store) -> None:
+        version = store.update(lambda doc: {"unknown": "hidden", "flags": {"fresh": {}}})
+        assert store.version == version
+        assert set(store.ruleset().flags) == {"fresh"}
+        assert store.ruleset().unknown == "hidden"
+
+    def test_update_to_an_invalid_document_writes_nothing(self, store: Store) -> None:
+        before, version, recorded = store.ruleset(), store.version, len(entries(store))
+
+        def change(doc: dict[str, Any]) -> None:
+            doc["flags"]["beta"]["strategies"] = [{"type": "percentage", "percent": 150}]
+
+        with pytest.raises(RulesetError, match=r"flags\.beta\.strategies\[0\]\.percent"):
+            store.update(change)
+        assert store.ruleset() is before
+        assert store.version == version
+        assert len(entries(store)) == recorded
+
+    def test_update_that_raises_writes_nothing(self, store: Store) -> None:
+        before, version = store.ruleset(), store.version
+
+        def change(doc: dict[str, Any]) -> None:
+            doc["flags"].clear()
+            raise LookupError("changed my mind")
+
+        with pytest.raises(LookupError, match="changed my mind"):
+            store.update(change)
+        assert store.ruleset() is before
+        assert store.version == version
+
+    # --- one-flag edits --------------------------------------------------------------------
+
+    def test_set_flag_adds_a_flag(self, store: Store) -> None:
+        flag = {"description": "New", "strategies": [{"type": "accounts", "ids": ["acct-2"]}]}
+        version = store.set_flag("new", flag)
+        assert store.version == version
+        assert set(store.ruleset().flags) == {"beta", "ab", "new"}
+        assert store.ruleset().to_dict()["flags"]["new"] == flag
+        assert store.engine().is_released_to("new", ACCOUNT)
+        assert store.ruleset().to_dict()["flags"]["beta"] == DOC_A["flags"]["beta"]
+
+    def test_set_flag_replaces_a_flag_whole(self, store: Store) -> None:
+        store.set_flag("ab", {"strategies": [{"type": "everyone"}]})
+        assert store.ruleset().to_dict()["flags"]["ab"] == {"strategies": [{"type": "everyone"}]}
+        assert store.engine().evaluate_all(ACCOUNT).variant("ab") is None
+
+    def test_set_flag_keeps_no_reference_to_the_given_document(self, store: Store) -> None:
+        flag: dict[str, Any] = {"strategies": [{"type": "accounts", "ids": ["acct-2"]}]}
+        store.set_flag("new", flag)
+        flag["strategies"][0]["ids"].append("acct-3")
+        flag["enabled"] = False
+        assert store.ruleset().to_dict()["flags"]["new"] == {
+            "strategies": [{"type": "accounts", "ids": ["acct-2"]}]
+        }
+
+    @pytest.mark.parametrize(
+        ("flag", "path"),
+        [
+            ({"strategies": [{"type": "percentage", "percent": 150}]}, "strategies[0].percent"),
+            ({"strategies": [{"type": "no_such_strategy"}]}, "no_such_strategy"),
+            ({"enabled": "yes"}, "enabled"),
+        ],
+    )
+    def test_set_flag_validates_and_writes_nothing_when_invalid(
+        self, store: Store, flag: dict[str, Any], path: str
+    ) -> None:
+        before, version, recorded = store.ruleset(), store.version, len(entries(store))
+        with pytest.raises(RulesetError, match=r"flags\.beta") as caught:
+            store.set_flag("beta", flag)
+        assert path in str(caught.value)
+        assert store.ruleset() is before
+        assert store.version == version
+        assert len(entries(store)) == recorded
+
+    def test_set_flag_with_an_invalid_name_writes_nothing(self, store: Store) -> None:
+        before, version = store.ruleset(), store.version
+        with pytest.raises(RulesetError):
+            store.set_flag("not a flag name!", {"strategies": []})
+        assert store.ruleset() is before
+        assert store.version == version
+
+    def test_delete_flag(self, store: Store) -> None:
+        version = store.delete_flag("beta")
+        assert store.version == version
+        assert set(store.ruleset().flags) == {"ab"}
+        # DOC_A releases unknown flags: a deleted flag follows that policy.
+        assert store.engine().evaluate_all(ACCOUNT).is_enabled("beta")
+
+    def test_delete_a_missing_flag_raises_key_error(self, store: Store) -> None:
+        before, version, recorded = store.ruleset(), store.version, len(entries(store))
+        with pytest.raises(KeyError, match="nope"):
+            store.delete_flag("nope")
+        assert store.ruleset() is before
+        assert store.version == version
+        assert len(entries(store)) == recorded
+
+    def test_set_enabled_flips_the_kill_switch(self, store: Store) -> None:
+        tester, insider = Account(id="tester"), Account(id="acct-1")
+        assert store.engine().is_released_to("beta", insider)
+        version = store.set_enabled("beta", False)
+        assert store.version == version
+        assert store.ruleset().to_dict()["flags"]["beta"]["enabled"] is False
+        assert not store.engine().is_released_to("beta", insider)
+        assert not store.engine().evaluate_all(tester).is_enabled("beta")  # test users too
+        assert store.set_enabled("beta", True) == version + 1
+        assert store.ruleset().to_dict()["flags"]["beta"] == DOC_A["flags"]["beta"]
+        assert store.engine().is_released_to("beta", insider)
+        assert store.engine().evaluate_all(tester).is_enabled("beta")
+
+    def test_set_enabled_on_a_missing_flag_raises_key_error(self, store: Store) -> None:
+        version = store.version
+        with pytest.raises(KeyError, match="nope"):
+            store.set_enabled("nope", False)
+        assert store.version == version
+
+    def test_add_and_remove_test_users(self, store: Store) -> None:
+        qa = Account(id="qa")
+        assert not store.engine().evaluate_all(qa).is_enabled("beta")
+        version = store.add_test_user("qa")
+        assert store.version == version
+        assert store.ruleset().test_users == frozenset({"tester", "qa"})
+        assert store.engine().evaluate_all(qa).is_enabled("beta")
+        assert store.remove_test_user("tester") == version + 1
+        assert store.ruleset().test_users == frozenset({"qa"})
+        assert not store.engine().evaluate_all(Account(id="tester")).is_enabled("beta")
+        store.remove_test_user("qa")
+        assert store.ruleset().test_users == frozenset()
+        assert not store.engine().evaluate_all(qa).is_enabled("beta")
+
+    # --- history and restore ---------------------------------------------------------------
+
+    def _edit_a_lot(self, store: Store) -> int:
+        """Six recorded writes after the initial ruleset; returns the version before them."""
+        start = store.version
+        store.save(DOC_B, actor="alice")
+        store.set_flag("new", {"strategies": [{"type": "everyone"}]}, actor="bob")
+        store.delete_flag("launch")
+        store.set_enabled("beta", False, actor="carol")
+        store.add_test_user("qa", actor="dave")
+        store.remove_test_user("qa", actor="dave")
+        return start
+
+    def test_history_is_newest_first_with_one_entry_per_version(self, store: Store) -> None:
+        self._edit_a_lot(store)
+        history = entries(store)
+        assert [c.version for c in history] == list(range(store.version, 0, -1))
+        assert [c.previous_version for c in history] == [c.version - 1 for c in history]
+        assert history[0].document == store.ruleset().to_dict()
+        for change in history:
+            Ruleset.from_dict(dict(change.document))  # every recorded document is valid
+
+    def test_history_records_actor_action_and_summary(self, store: Store) -> None:
+        started = time.time()
+        start = self._edit_a_lot(store)
+        finished = time.time()
+        history = store.history()[:6]
+        assert [c.version for c in history] == list(range(start + 6, start, -1))
+        got = [(c.actor, c.action, dict(c.summary)) for c in reversed(history)]
+        assert got == [
+            (
+                "alice",
+                "save",
+                {
+                    "flags_added": ["launch", "old"],
+                    "flags_removed": ["ab"],
+                    "flags_changed": ["beta"],
+                    "test_users_removed": ["tester"],
+                    "unknown": "hidden",
+                },
+            ),
+            ("bob", "set_flag", {"flags_added": ["new"]}),
+            ("api", "delete_flag", {"flags_removed": ["launch"]}),
+            ("carol", "disable", {"flags_changed": ["beta"]}),
+            ("dave", "add_test_user", {"test_users_added": ["qa"]}),
+            ("dave", "remove_test_user", {"test_users_removed": ["qa"]}),
+        ]
+        assert all(started - 1 <= c.at <= finished + 1 for c in history)
+        assert history[-1].document == canonical(DOC_B)
+
+    def test_history_of_one_flag(self, store: Store) -> None:
+        start = self._edit_a_lot(store)
+        launch = store.history("launch")
+        assert [(c.version, c.action) for c in launch] == [
+            (start + 3, "delete_flag"),
+            (start + 1, "save"),
+        ]
+        assert [c.action for c in store.history("new")] == ["set_flag"]
+        beta = [c for c in store.history("beta") if c.version > start]
+        assert [c.action for c in beta] == ["disable", "save"]
+        assert store.history("never_defined") == []
+        assert all(c.touches("beta") for c in store.history("beta"))
+
+    def test_history_limit(self, store: Store) -> None:
+        start = self._edit_a_lot(store)
+        assert [c.version for c in store.history(limit=2)] == [start + 6, start + 5]
+        assert [c.action for c in store.history("launch", limit=1)] == ["delete_flag"]
+        assert len(store.history(limit=3)) == 3
+        assert len(store.history()) == store.version  # fewer than the default limit of 50
+
+    def test_restore_brings_back_a_document_as_a_new_version(self, store: Store) -> None:
+        original = store.version
+        store.save(DOC_B)
+        store.set_flag("new", {})
+        latest = store.version
+        version = store.restore(original, actor="erin")
+        assert version == latest + 1
+        assert store.version == version
+        assert store.ruleset() == Ruleset.from_dict(DOC_A)
+        newest = store.history()[0]
+        assert newest.version == version
+        assert newest.actor == "erin"
+        assert newest.action.startswith("restore")
+        assert newest.document == canonical(DOC_A)
+        assert set(newest.summary["flags_added"]) == {"ab"}
+        assert set(newest.summary["flags_removed"]) == {"launch", "old", "new"}
+        # What was restored over stays in the history, and can itself be restored.
+        assert store.restore(latest) == version + 1
+        assert set(store.ruleset().flags) == {"beta", "launch", "old", "new"}
+
+    def test_restore_of_an_unknown_version_raises_key_error(self, store: Store) -> None:
+        before, version = store.ruleset(), store.version
+        with pytest.raises(KeyError):
+            store.restore(version + 100)
+        with pytest.raises(KeyError):
+            store.restore(0)
+        assert store.ruleset() is before
+        assert store.version == version
+
+    # --- concurrency -----------------------------------------------------------------------
+
+    def test_concurrent_edits_are_not_lost(self, store: Store) -> None:
+        threads, edits = 8, 25
+        start = store.version
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(threads)
+
+        def edit(worker: int) -> None:
+            try:
+                barrier.wait()
+                for i in range(edits):
+                    store.set_flag(f"w{worker}_{i}", {"strategies": [{"type": "everyone"}]})
+            except BaseException as exc:
+                errors.append(exc)
+
+        workers = [threading.Thread(target=edit, args=(w,)) for w in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert not any(worker.is_alive() for worker in workers)
+        assert errors == []
+        names = {f"w{w}_{i}" for w in range(threads) for i in range(edits)}
+        assert set(store.ruleset().flags) == names | {"beta", "ab"}
+        assert store.version == start + threads * edits
+        new = [c for c in entries(store) if c.version > start]
+        assert sorted(c.version for c in new) == list(range(start + 1, store.version + 1))
+        assert all(c.action == "set_flag" for c in new)
+        added = [name for c in new for name in c.summary.get("flags_added", [])]
+        assert sorted(added) == sorted(names)
+
+
+class StoreContract(WriteContract):
     """Tests any Store must pass; subclasses provide ``make_store``."""
 
     @pytest.fixture
