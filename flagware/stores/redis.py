@@ -5,6 +5,7 @@ Layout (every key under one hash tag, so it works on Redis Cluster)::
     {flagware:<namespace>}:ruleset   hash: doc (canonical JSON), version
     {flagware:<namespace}:audit      stream: one entry per version (who, when, what, doc)
     {flagware:<namespace>}:changes   pub/sub channel: the new version after each write
+    {flagware:<namespace>}:write-lock  held for a moment by the process that is writing
 
 Writes run as Lua scripts: compare the version, replace the document, append the audit
 entry and publish, all in one atomic step. Reads never touch Redis: requests evaluate
@@ -31,7 +32,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -61,6 +62,7 @@ _NAMESPACE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _live_stores: weakref.WeakSet[RedisStore] = weakref.WeakSet()
 
 Source = Literal["redis", "snapshot", "bootstrap", "fail-closed"]
+WRITE_LOCK_SECONDS = 10
 # Every flag off for everyone: what a cold start with no Redis and nothing on disk serves.
 FAIL_CLOSED = Ruleset(unknown="hidden")
 
@@ -79,11 +81,13 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'version', version,
 redis.call('PUBLISH', ARGV[7], version)
 return {1, version}
 """
-# Put a ruleset back into a Redis that lost it (restarted without persistence). The first
-# process to notice wins; the others find the key and sync to it.
+# Put a ruleset back into a Redis that lost it (restarted without persistence) or went back
+# to an older version (a restored backup, a restart right after a write). The first
+# process to notice wins; the others find the newer version and sync to it.
 # ARGV: document, version, actor, time, channel, audit length, action, summary.
-_RESTORE_IF_MISSING = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+_RESTORE_IF_BEHIND = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version')) or -1
+if current >= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', ARGV[2])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'version', ARGV[2],
   'previous', 0, 'actor', ARGV[3], 'at', ARGV[4], 'action', ARGV[7],
@@ -159,12 +163,13 @@ class RedisStore(Store):
         self.namespace = namespace
         tag = f"{{flagware:{namespace}}}"
         self._key, self._audit, self._channel = f"{tag}:ruleset", f"{tag}:audit", f"{tag}:changes"
+        self._write_lock_key = f"{tag}:write-lock"
         self._poll_interval = poll_interval
         self._history_length = history_length
         self._snapshot = self._snapshot_file(snapshot_path)
         self._bootstrap = self._load_bootstrap(bootstrap)
         self._commit_script = client.register_script(_COMMIT)
-        self._restore_script = client.register_script(_RESTORE_IF_MISSING)
+        self._restore_script = client.register_script(_RESTORE_IF_BEHIND)
         self._source: Source = "fail-closed"
         self._connected = False
         self._stale_since: float | None = time.time()
@@ -283,6 +288,14 @@ class RedisStore(Store):
                 return
             version = int(_text(raw_version))
             current = self._current
+            if (
+                current is not None
+                and self._source in ("redis", "snapshot")
+                and version < current.version
+                and self._restore_missing()  # Redis went back: put our newer version back
+            ):
+                raw_version = self._client.hget(self._key, "version")
+                version = int(_text(raw_version)) if raw_version is not None else 0
             if current is not None and self._source == "redis" and version <= current.version:
                 self._mark_in_sync()
                 return
@@ -337,7 +350,8 @@ class RedisStore(Store):
         return Ruleset.from_dict(doc, source=self._key)
 
     def _restore_missing(self) -> bool:
-        """Redis has no ruleset: put back the last good one we know. Returns whether we did."""
+        """Redis lost our ruleset: put back the last good one we know, unless someone already
+        did (or wrote a newer one). Returns whether there was one to put back."""
         current = self._current
         if current is not None and self._source in ("redis", "snapshot"):
             version, ruleset, action = current.version, current.ruleset, "restore after data loss"
@@ -451,9 +465,41 @@ class RedisStore(Store):
 
     # --- the write API's backend ------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _writers_turn(self) -> Iterator[None]:
+        """A short Redis lock (redis-py's) so writers in many processes take turns.
+
+        Without it, every writer validating the whole ruleset inside its compare-and-set
+        window makes them collide and retry; with it they queue. The lock expires by itself
+        if a writer dies, and compare-and-set still guards every commit.
+        """
+        lock = self._client.lock(
+            self._write_lock_key, timeout=WRITE_LOCK_SECONDS, sleep=0.005, blocking_timeout=30
+        )
+        try:
+            acquired = lock.acquire()
+        except (redis.RedisError, OSError) as exc:
+            raise StoreError(f"{self.describe()}: Redis is unavailable for writing: {exc}") from exc
+        if not acquired:
+            raise StoreError(f"{self.describe()}: waited 30 s for other writers; try again")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(redis.RedisError, OSError):  # it expires by itself
+                lock.release()
+
     def _latest(self) -> tuple[int, dict[str, Any]]:
         """The version and document in Redis (restoring our last good one if Redis lost it)."""
         try:
+            current = self._current
+            raw_version = self._client.hget(self._key, "version")
+            if (
+                current is not None
+                and self._source == "redis"
+                and raw_version is not None
+                and int(_text(raw_version)) == current.version
+            ):  # the common case: what we serve is current, no need to fetch and validate it
+                return current.version, current.ruleset.to_dict()
             raw_doc, raw_version = self._client.hmget(self._key, ["doc", "version"])
             if raw_doc is None or raw_version is None:
                 self._sync()
