@@ -136,7 +136,7 @@ def wrk_rps(port: int, duration: float) -> float:
             "wrk",
             "-t1",
             "-c16",
-            f"-d{duration}s",
+            f"-d{round(duration)}s",
             "-H",
             "X-Account-Id: acct-42",
             f"http://127.0.0.1:{port}/ping",
@@ -195,7 +195,7 @@ def serve_and_measure(kind: str, target: str, rules: Path, duration: float) -> f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--duration", type=float, default=8)
+    parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--no-servers", action="store_true")
     args = parser.parse_args()
     doc = hundred_flag_document()

@@ -20,7 +20,6 @@ code (before ``call_next``) cannot read the flags.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -39,8 +38,9 @@ try:
 except ImportError:  # pragma: no cover - depends on the installed extras
     raise ImportError("flagware.asgi needs starlette: pip install 'flagware[asgi]'") from None
 
+from flagware.model import Account
+
 if TYPE_CHECKING:
-    from flagware.model import Account
     from flagware.overrides import Secret
     from flagware.stores.base import Store
 
@@ -107,9 +107,10 @@ class FlagwareMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
-            # ValueError: exited in another context than entered; nothing to undo there.
-            with contextlib.suppress(ValueError):
+            try:  # noqa: SIM105 - contextlib.suppress would cost ~2 µs per request
                 flags_var.reset(reset)
+            except ValueError:  # exited in another context than entered: nothing to undo
+                pass
 
     def _override(self, scope: Scope) -> bytes | None:
         """The override header's raw value; None if absent or sent more than once."""
@@ -119,6 +120,8 @@ class FlagwareMiddleware:
     async def _resolve(self, connection: HTTPConnection) -> Account | None:
         try:
             result = self.resolve_account(connection)
+            if result is None or isinstance(result, Account):  # cheaper than isawaitable
+                return result
             if inspect.isawaitable(result):
                 result = await result
             return result

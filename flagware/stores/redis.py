@@ -3,7 +3,7 @@
 Layout (every key under one hash tag, so it works on Redis Cluster)::
 
     {flagware:<namespace>}:ruleset   hash: doc (canonical JSON), version
-    {flagware:<namespace}:audit      stream: one entry per version (who, when, what, doc)
+    {flagware:<namespace>}:audit     stream: one entry per version (who, when, what, doc)
     {flagware:<namespace>}:changes   pub/sub channel: the new version after each write
     {flagware:<namespace>}:write-lock  held for a moment by the process that is writing
 
