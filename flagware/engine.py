@@ -65,6 +65,8 @@ class Engine:
         self._plan = Plan(ruleset)
         self._names = tuple(ruleset.flags)
         self._unknown = ruleset.unknown
+        self.killed = frozenset(name for name, flag in ruleset.flags.items() if not flag.enabled)
+        """The kill-switched flags: off for everyone, overrides included."""
 
     @property
     def ruleset(self) -> Ruleset:

@@ -7,6 +7,7 @@ serves as the oracle in the property tests that compare it with the plan.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import weakref
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ _failed: weakref.WeakSet[Strategy] = weakref.WeakSet()
 def call_custom(strategy: Strategy, account: Account) -> bool:
     """Call an application strategy; an exception counts as no match and is logged."""
     try:
-        return bool(strategy.matches(account))
+        result = strategy.matches(account)
     except Exception:
         # Log the first failure of each strategy loudly, then quietly: this runs per request.
         try:
@@ -42,6 +43,17 @@ def call_custom(strategy: Strategy, account: Account) -> bool:
             exc_info=True,
         )
         return False
+    if result is True or result is False:
+        return result
+    # Anything else (a coroutine from an async matches, a truthy object) must not release.
+    if inspect.iscoroutine(result):
+        result.close()
+    logger.error(
+        "flagware: strategy %r returned %s, not a bool; treating it as no match",
+        strategy.type_name,
+        type(result).__name__,
+    )
+    return False
 
 
 def spec_matches(spec: StrategySpec, flag: Flag, account: Account | None, now: float) -> bool:

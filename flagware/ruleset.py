@@ -43,7 +43,11 @@ class StrategySpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The document form, e.g. ``{"type": "percentage", "percent": 10}``."""
-        doc: dict[str, Any] = {"type": self.type, **_copy(dict(self.params))}
+        return _copy(self._shared_dict())
+
+    def _shared_dict(self) -> dict[str, Any]:
+        """The document form, sharing ``params``' inner values (callers must not mutate it)."""
+        doc: dict[str, Any] = {"type": self.type, **self.params}
         if self.when:
             doc["when"] = [c.model_dump(mode="json") for c in self.when]
         return doc
@@ -72,6 +76,9 @@ class Flag:
 
     def to_dict(self) -> dict[str, Any]:
         """The flag's document form, defaults left out."""
+        return _copy(self._shared_dict())
+
+    def _shared_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {}
         if self.description:
             doc["description"] = self.description
@@ -79,7 +86,7 @@ class Flag:
             doc["enabled"] = False
         if self.salt is not None:
             doc["salt"] = self.salt
-        doc["strategies"] = [s.to_dict() for s in self.strategies]
+        doc["strategies"] = [s._shared_dict() for s in self.strategies]
         if self.variants:
             doc["variants"] = dict(self.variants)
         return doc
@@ -101,7 +108,8 @@ class Ruleset:
             "schema": SCHEMA_VERSION,
             "test_users": sorted(self.test_users),
             "unknown": self.unknown,
-            "flags": {name: flag.to_dict() for name, flag in self.flags.items()},
+            # Shares inner values with the specs; to_dict() hands out a deep copy.
+            "flags": {name: flag._shared_dict() for name, flag in self.flags.items()},
         }
         object.__setattr__(self, "_doc", doc)
 

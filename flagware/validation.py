@@ -217,10 +217,10 @@ def _parse_strategy(raw: Mapping[str, Any], path: str, problems: list[str]) -> S
         kwargs.update(validated.model_extra or {})
         try:
             instance = entry.cls(**kwargs)
-        except (TypeError, ValueError) as exc:
-            problems.append(f"{path}: strategy {kind!r} rejected its parameters: {exc}")
+            stored = validated.model_dump(mode="json", exclude_unset=True)
+        except Exception as exc:  # the application's code: any failure is a bad document
+            problems.append(f"{path}: strategy {kind!r} rejected its parameters: {exc!r}")
             return None
-        stored = validated.model_dump(mode="json", exclude_unset=True)
         return StrategySpec(kind, instance, stored, when) if ok else None
     builtin: type[BuiltinStrategy] = entry
     try:
@@ -233,10 +233,10 @@ def _parse_strategy(raw: Mapping[str, Any], path: str, problems: list[str]) -> S
 
 
 def _parse_flag(name: Any, raw: Any, problems: list[str]) -> Flag | None:
-    path = f"flags.{name}"
     if not isinstance(name, str) or not re.fullmatch(FLAG_NAME, name):
-        problems.append(f"{path}: flag name must match {FLAG_NAME}")
+        problems.append(f"flags[{_short(name)}]: flag name must match {FLAG_NAME}")
         return None
+    path = f"flags.{name}"
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):

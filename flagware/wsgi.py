@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from flagware.context import flags_var
-from flagware.requests import (
+from flagware.middleware import (
     DEFAULT_OVERRIDE_HEADER,
     DEFAULT_TOKEN_COOKIE,
     RequestEvaluator,

@@ -30,7 +30,7 @@ __all__ = ["DEFAULT_ACTOR", "RulesetLike", "Store", "VersionConflict", "coerce_r
 
 logger = logging.getLogger("flagware")
 DEFAULT_ACTOR = "api"
-HISTORY_LENGTH = 1000
+HISTORY_LENGTH = 1000  # each entry holds a whole document: lower it for huge rulesets
 
 RulesetLike = Ruleset | Mapping[str, Any]
 Listener = Callable[[Ruleset], None]
@@ -71,13 +71,13 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
     callback run after each change is applied (in the thread that applied it).
     """
 
-    def __init__(self, *, clock: Clock = time.time) -> None:
+    def __init__(self, *, clock: Clock = time.time, history_length: int = HISTORY_LENGTH) -> None:
         self._clock = clock
         self._current: _Current | None = None
         self._listeners: list[Listener] = []
         self._apply_lock = threading.Lock()
         self._write_lock = threading.RLock()
-        self._history: deque[Change] = deque(maxlen=HISTORY_LENGTH)
+        self._history: deque[Change] = deque(maxlen=history_length)
 
     def ruleset(self) -> Ruleset:
         """The current ruleset, from memory."""
@@ -89,7 +89,7 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
 
     @property
     def version(self) -> int:
-        """How many rulesets this store has applied (the Redis store uses Redis's version)."""
+        """The version of the ruleset served: it goes up with every applied change."""
         return self._get().version
 
     # --- The write API: validated, compare-and-set, audited. -------------------------------
@@ -136,12 +136,11 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         # arrange it); compare-and-set still guards every commit, retrying with backoff.
         with self._write_lock, self._writers_turn():
             for attempt in range(attempts):
-                version, current = self._latest()
-                draft = copy.deepcopy(current)
+                version, draft = self._latest()  # a fresh copy: change may edit it
                 result = change(draft)
-                ruleset = (
-                    result if isinstance(result, Ruleset) else Ruleset.from_dict(result or draft)
-                )
+                if not isinstance(result, Ruleset):
+                    result = Ruleset.from_dict(draft if result is None else result)
+                ruleset = result
                 _check_size(ruleset)
                 committed = self._try_commit(ruleset, version, actor or DEFAULT_ACTOR, action)
                 if committed is not None:
@@ -243,9 +242,10 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
     def _persist(self, ruleset: Ruleset) -> None:  # noqa: B027 - memory needs nothing
         """Write a committed ruleset to the backend before it is applied."""
 
-    def _changes(self) -> list[Change]:
-        """Recorded changes, newest first."""
-        return list(reversed(self._history))
+    def _changes(self, count: int | None = None) -> list[Change]:
+        """Recorded changes, newest first (at most ``count``)."""
+        changes = list(reversed(self._history))
+        return changes if count is None else changes[:count]
 
     def _record(
         self,

@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
+from typing import Any
 
 from flagware.engine import Clock
 from flagware.errors import RulesetError, StoreError
@@ -41,9 +42,14 @@ class FileStore(Store):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, poll_interval: float = 1.0, clock: Clock = time.time
+        self,
+        path: str | os.PathLike[str],
+        *,
+        poll_interval: float = 1.0,
+        clock: Clock = time.time,
+        history_length: int = 1000,
     ) -> None:
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, history_length=history_length)
         if poll_interval < 0:
             raise ValueError(f"poll_interval must be >= 0, got {poll_interval}")
         self.path = Path(path)
@@ -66,6 +72,12 @@ class FileStore(Store):
     def reload(self) -> bool:
         """Check the file now; returns whether a new ruleset was applied."""
         return self._reload(strict=False)
+
+    def _latest(self) -> tuple[int, dict[str, Any]]:
+        # Pick up an edit of the file made since the last poll, so a write builds on it
+        # instead of overwriting it. (The write lock is held: see Store.update.)
+        self._reload_locked(strict=False)
+        return super()._latest()
 
     def _persist(self, ruleset: Ruleset) -> None:
         """Atomically rewrite the file (keeping its permissions, through a symlink)."""
@@ -113,6 +125,8 @@ class FileStore(Store):
                 return False
             with open(self.path, "rb") as f:
                 data = f.read(MAX_DOCUMENT_BYTES + 1)
+            if self._read_signature() != signature:  # written to while we read: next time
+                return False
         except OSError as exc:
             if strict:
                 raise StoreError(f"{self.path}: cannot read the ruleset file: {exc}") from exc

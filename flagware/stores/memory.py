@@ -16,6 +16,8 @@ class MemoryStore(Store):
     >>> store = MemoryStore({"flags": {"beta": {"strategies": [{"type": "everyone"}]}}})
     """
 
-    def __init__(self, ruleset: RulesetLike, *, clock: Clock = time.time) -> None:
-        super().__init__(clock=clock)
+    def __init__(
+        self, ruleset: RulesetLike, *, clock: Clock = time.time, history_length: int = 1000
+    ) -> None:
+        super().__init__(clock=clock, history_length=history_length)
         self.save(coerce_ruleset(ruleset), actor="MemoryStore", action="load")

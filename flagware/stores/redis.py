@@ -153,7 +153,7 @@ class RedisStore(Store):
         clock: Clock = time.time,
         owns_client: bool = False,
     ) -> None:
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, history_length=history_length)
         if not _NAMESPACE.fullmatch(namespace):
             raise ValueError(f"namespace must match {_NAMESPACE.pattern}, got {namespace!r}")
         if poll_interval <= 0:
@@ -178,6 +178,7 @@ class RedisStore(Store):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sync_lock = threading.Lock()
+        self._swap_lock = threading.Lock()
         self._start()
         _live_stores.add(self)
 
@@ -390,9 +391,11 @@ class RedisStore(Store):
         """Swap in ``ruleset`` unless we already serve a newer version (never go back).
 
         A version equal to ours replaces a ruleset that did not come from Redis (a
-        snapshot or bootstrap of the same version): Redis is the authority.
+        snapshot or bootstrap of the same version): Redis is the authority. Takes only the
+        swap lock: the follower calls this holding the sync lock, and a writer holding the
+        write lock may wait for the sync lock.
         """
-        with self._write_lock:
+        with self._swap_lock:
             current = self._current
             if current is not None and (
                 version < current.version
@@ -501,13 +504,12 @@ class RedisStore(Store):
             ):  # the common case: what we serve is current, no need to fetch and validate it
                 return current.version, current.ruleset.to_dict()
             raw_doc, raw_version = self._client.hmget(self._key, ["doc", "version"])
-            if raw_doc is None or raw_version is None:
-                self._sync()
+            if (raw_doc is None or raw_version is None) and self._restore_missing():
                 raw_doc, raw_version = self._client.hmget(self._key, ["doc", "version"])
         except (redis.RedisError, OSError) as exc:
             raise StoreError(f"{self.describe()}: Redis is unavailable for writing: {exc}") from exc
         if raw_doc is None or raw_version is None:  # a first ruleset for an empty Redis
-            return 0, FAIL_CLOSED.to_dict()
+            return 0, Ruleset().to_dict()
         try:
             doc = self._parse(raw_doc).to_dict()
         except RulesetError:  # corrupt: edit what we serve (the last good) instead
@@ -547,9 +549,15 @@ class RedisStore(Store):
         self._apply_if_newer(ruleset, int(version), "redis")
         return int(version)
 
-    def _changes(self) -> list[Change]:
+    def history(self, flag: str | None = None, limit: int = 50) -> list[Change]:
+        # Without a flag filter, fetch only what was asked for: entries carry whole documents.
+        if flag is None:
+            return self._changes(count=limit)
+        return super().history(flag, limit)
+
+    def _changes(self, count: int | None = None) -> list[Change]:
         try:
-            entries = self._client.xrevrange(self._audit, count=self._history_length)
+            entries = self._client.xrevrange(self._audit, count=count or self._history_length)
         except (redis.RedisError, OSError) as exc:
             raise StoreError(f"{self.describe()}: Redis is unavailable: {exc}") from exc
         changes = []
@@ -578,12 +586,19 @@ class RedisStore(Store):
             return None
         if path is not None:
             return Path(path)
+        directory = _private_cache_dir()
+        if directory is None:
+            logger.warning(
+                "flagware: no private directory for snapshots; cold starts without "
+                "Redis will fail closed (pass snapshot_path=)"
+            )
+            return None
         kwargs = self._client.connection_pool.connection_kwargs
         where = (
             f"{kwargs.get('path') or kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
         )
         digest = sha256(f"{where}|{self.namespace}".encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"flagware-{self.namespace}-{digest}.json"
+        return directory / f"{self.namespace}-{digest}.json"
 
     def _write_snapshot(self, version: int, ruleset: Ruleset) -> None:
         if self._snapshot is None:
@@ -602,6 +617,13 @@ class RedisStore(Store):
     def _read_snapshot(self) -> tuple[int, Ruleset] | None:
         if self._snapshot is None or not self._snapshot.exists():
             return None
+        if not _trusted(self._snapshot):
+            logger.error(
+                "flagware: ignoring the snapshot %s: it must belong to this user and not be "
+                "writable by others",
+                self._snapshot,
+            )
+            return None
         try:
             data = json.loads(self._snapshot.read_bytes()[: MAX_DOCUMENT_BYTES + 1])
             if not isinstance(data, Mapping) or not isinstance(data.get("version"), int):
@@ -614,10 +636,34 @@ class RedisStore(Store):
             return None
 
 
+def _private_cache_dir() -> Path | None:
+    """A directory only this user can write: ~/.cache/flagware, else one in the temp dir."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    candidates = [Path(base) / "flagware", Path(tempfile.gettempdir()) / f"flagware-{os.getuid()}"]
+    for directory in candidates:
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if _trusted(directory):
+            return directory
+    return None
+
+
+def _trusted(path: Path) -> bool:
+    """Whether ``path`` belongs to this user and nobody else may write it (no planting)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def _after_fork_in_child() -> None:
     """Threads and locks do not survive fork(): give each store in a worker its own."""
     for store in list(_live_stores):
         store._sync_lock = threading.Lock()
+        store._swap_lock = threading.Lock()
         store._write_lock = threading.RLock()
         store._apply_lock = threading.Lock()
         store._client.connection_pool.reset()

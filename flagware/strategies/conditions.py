@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import re2
@@ -171,8 +171,3 @@ class Condition(BaseModel):
             return actual is not None and test(actual)
 
         return Residual(check)
-
-
-def all_hold(conditions: Sequence[Condition], account: Account | None) -> bool:
-    """Whether every condition holds (an empty list always holds)."""
-    return all(c.holds(account) for c in conditions)

@@ -582,11 +582,11 @@ def test_cold_start_without_redis_serves_the_snapshot(
 def test_cold_start_after_redis_died_uses_the_default_snapshot_file(
     own_redis: Callable[[], RedisServer], tmp_path: Path, namespace: str, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where default snapshots go
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # where default snapshots go
     server = own_redis()
     with RedisStore.from_url(server.url, namespace=namespace, bootstrap=DOC_A) as earlier:
         earlier.save(DOC_B)
-    assert [p.name for p in tmp_path.glob(f"flagware-{namespace}-*.json")]
+    assert [p.name for p in (tmp_path / "flagware").glob(f"{namespace}-*.json")]
     server.kill()
     with RedisStore.from_url(server.url, namespace=namespace, poll_interval=POLL) as cold:
         assert cold.health().source == "snapshot"

@@ -7,6 +7,7 @@ lives here once.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -64,6 +65,13 @@ class Outcome(NamedTuple):
         return headers
 
 
+def _without(overrides: Overrides, killed: frozenset[str]) -> Overrides:
+    """Overrides minus kill-switched flags: the kill switch is off for everyone."""
+    if not killed or killed.isdisjoint(overrides):
+        return overrides
+    return {name: value for name, value in overrides.items() if name not in killed}
+
+
 def merge_headers(
     headers: list[tuple[str, str]], extra: list[tuple[str, str]]
 ) -> list[tuple[str, str]]:
@@ -96,6 +104,11 @@ class RequestEvaluator:
         is_test_user: Callable[[Account], bool] | None = None,
         token_secret: Secret | None = None,
     ) -> None:
+        if is_test_user is not None and (
+            inspect.iscoroutinefunction(is_test_user)
+            or inspect.iscoroutinefunction(getattr(is_test_user, "__call__", None))  # noqa: B004
+        ):
+            raise TypeError("is_test_user must be a plain function returning a bool, not async")
         self.store = store
         self.is_test_user = is_test_user
         self.token_secret = token_secret
@@ -121,9 +134,11 @@ class RequestEvaluator:
                     sanitize(override or "<token>"),
                 )
                 return Outcome(flags)
+            killed = engine.killed
             if token and self.token_secret:
                 granted = read_override_token(self.token_secret, token, account.id)
                 if granted:
+                    granted = _without(granted, killed)
                     return Outcome(flags.with_overrides(granted), granted, via_token=True)
             if not override:
                 return Outcome(flags)
@@ -142,6 +157,7 @@ class RequestEvaluator:
                     sanitize(override),
                 )
                 return Outcome(flags)
+            requested = _without(requested, killed)
             return Outcome(flags.with_overrides(requested), requested)
         except Exception:
             logger.exception("flagware: evaluating flags failed; this request gets every flag off")
@@ -153,7 +169,8 @@ class RequestEvaluator:
         if self.is_test_user is None:
             return False
         try:
-            return bool(self.is_test_user(account))
+            # Only a real True grants (a coroutine or other truthy object must not).
+            return self.is_test_user(account) is True
         except Exception:
             logger.exception("flagware: is_test_user raised; treating the account as ordinary")
             return False
