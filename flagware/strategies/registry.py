@@ -111,6 +111,11 @@ def register_strategy(name: str, *, replace: bool = False) -> Callable[[S], S]:
             )
         if name in BUILTIN_STRATEGIES:
             raise StrategyRegistrationError(f"strategy {name!r} is built in and cannot be replaced")
+        if inspect.iscoroutinefunction(cls.matches):
+            raise StrategyRegistrationError(
+                f"strategy {name!r}: matches() must be a plain method returning a bool; it runs "
+                f"for every request and cannot be async"
+            )
         entry = CustomStrategyType(name, cls, _params_model(name, cls))
         with _lock:
             existing = _custom.get(name)

@@ -340,3 +340,16 @@ def test_save_keeps_the_file_permissions(path: Path, open_store: Callable[..., F
     store = open_store(path)
     store.save(DOC_B)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_edit_builds_on_a_hand_edit_made_since_the_last_poll(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"flags": {"beta": {"strategies": []}}}))
+    store = FileStore(path, poll_interval=0)  # no watcher: only the edit itself can notice
+    try:
+        path.write_text(json.dumps({"flags": {"beta": {"strategies": []}, "hand": {}}}))
+        store.set_flag("api", {"strategies": [{"type": "everyone"}]})
+        assert set(store.ruleset().flags) == {"beta", "hand", "api"}
+        assert set(json.loads(path.read_text())["flags"]) == {"beta", "hand", "api"}
+    finally:
+        store.close()

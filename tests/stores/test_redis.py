@@ -963,3 +963,19 @@ def test_close_releases_the_connections_of_its_own_client(
         assert wait_until(lambda: len(client.client_list()) == 1)  # only this client is left
     finally:
         client.close()
+
+
+def test_a_snapshot_others_could_have_written_is_not_trusted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    snapshot = tmp_path / "planted.json"
+    planted = {"flagware_snapshot": 1, "version": 99, "document": {"test_users": ["me"]}}
+    snapshot.write_text(json.dumps(planted))
+    snapshot.chmod(0o666)
+    with (
+        caplog.at_level(logging.ERROR, logger="flagware"),
+        RedisStore.from_url(unreachable_url(), snapshot_path=snapshot) as store,
+    ):
+        assert store.health().source == "fail-closed"
+        assert store.ruleset().test_users == frozenset()
+    assert "not be writable by others" in caplog.text

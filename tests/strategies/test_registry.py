@@ -409,3 +409,28 @@ def test_registration_error_is_a_value_error_and_a_flagware_error() -> None:
         flagware.register_strategy("Bad Name")
     assert isinstance(info.value, ValueError)
     assert isinstance(info.value, flagware.FlagwareError)
+
+
+def test_an_async_matches_is_refused_at_registration() -> None:
+    class Slow(flagware.Strategy):
+        async def matches(self, account: flagware.Account) -> bool:  # type: ignore[override]
+            return True
+
+    with pytest.raises(flagware.StrategyRegistrationError, match="cannot be async"):
+        flagware.register_strategy("slow_async_strategy")(Slow)
+
+
+@pytest.mark.parametrize("answer", [1, "yes", [1]])
+def test_a_strategy_answering_anything_but_a_bool_does_not_match(answer: object) -> None:
+    class Loose(flagware.Strategy):
+        def matches(self, account: flagware.Account) -> bool:
+            return answer  # type: ignore[return-value]
+
+    flagware.register_strategy("loose_answer", replace=True)(Loose)
+    try:
+        doc = {"flags": {"f": {"strategies": [{"type": "loose_answer"}]}}}
+        engine = flagware.Engine(flagware.Ruleset.from_dict(doc))
+        assert engine.evaluate_all(flagware.Account("a"))["f"] is False
+        assert engine.is_released_to("f", flagware.Account("a")) is False
+    finally:
+        flagware.unregister_strategy("loose_answer")
