@@ -6,9 +6,11 @@ function you pass in, so tests can pin time.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from flagware import reference
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Clock", "Engine"]
 
+logger = logging.getLogger("flagware")
+
 Clock = Callable[[], float]
 """Returns the current time as seconds since the epoch, like :func:`time.time`."""
 
@@ -31,6 +35,17 @@ def _timestamp(now: float | datetime | None) -> float | None:
             raise ValueError("now must be timezone-aware, e.g. datetime.now(timezone.utc)")
         return now.timestamp()
     return now
+
+
+def _released_or_none(
+    plan: Plan, account: Account | None, at: float, test_user: bool
+) -> Container[str]:
+    """A deferred evaluation runs inside the app's code: it must not raise there."""
+    try:
+        return plan.released(account, at, test_user)
+    except Exception:
+        logger.exception("flagware: evaluating flags failed; every defined flag is off")
+        return frozenset()
 
 
 class _AsTestUser:
@@ -79,19 +94,29 @@ class Engine:
         *,
         now: float | datetime | None = None,
         test_user: bool = False,
+        lazy: bool = False,
     ) -> FlagSet:
         """Every flag for ``account`` (None: an anonymous request), evaluated once.
 
         ``test_user=True`` gives the account a test user's view (every flag that is not
         kill-switched) even if the ruleset's ``test_users`` does not list it.
+        ``lazy=True`` defers the evaluation to the first read of the FlagSet, with this
+        ruleset and this instant, so the result is the same; the middleware uses it so that
+        a request that reads no flag pays nothing for them.
         """
         plan = self._plan
         at = None if now is None else _timestamp(now)
         if at is None and plan.needs_clock:
             at = self._clock()
         test_user = test_user and account is not None
+        when = -1.0 if at is None else at
+        released = (
+            partial(_released_or_none, plan, account, when, test_user)
+            if lazy
+            else plan.released(account, when, test_user)
+        )
         return FlagSet(
-            plan.released(account, -1.0 if at is None else at, test_user),
+            released,
             self._names,
             defined=plan.defined,
             unknown=self._unknown,

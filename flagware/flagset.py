@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Mapping, Set
+from collections.abc import Callable, Container, Iterator, Mapping, Set
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
@@ -61,6 +61,7 @@ class _Slots:
         "_explainer",
         "_names",
         "_overrides",
+        "_pending",
         "_released",
         "_unknown",
     )
@@ -70,6 +71,7 @@ class _Slots:
     _explainer: Explainer
     _names: tuple[str, ...]
     _overrides: Mapping[str, tuple[bool, str | None]]
+    _pending: Callable[[], Container[str]] | None
     _released: Container[str]
     _unknown: bool
 
@@ -83,11 +85,12 @@ _set_account, _set_at, _set_defined, _set_explainer = (
     _SET["_defined"],
     _SET["_explainer"],
 )
-_set_names, _set_overrides, _set_released, _set_unknown = (
+_set_names, _set_overrides, _set_released, _set_unknown, _set_pending = (
     _SET["_names"],
     _SET["_overrides"],
     _SET["_released"],
     _SET["_unknown"],
+    _SET["_pending"],
 )
 _NO_OVERRIDES: Mapping[str, tuple[bool, str | None]] = MappingProxyType({})
 
@@ -104,7 +107,7 @@ class FlagSet(_Slots):
 
     def __init__(
         self,
-        released: Container[str],
+        released: Container[str] | Callable[[], Container[str]],
         names: tuple[str, ...],
         *,
         defined: Set[str] | None = None,
@@ -114,7 +117,14 @@ class FlagSet(_Slots):
         at: float | None = None,
         overrides: Mapping[str, tuple[bool, str | None]] | None = None,
     ) -> None:
-        _set_released(self, released)
+        # A callable defers the evaluation to the first read (the middleware's choice: a
+        # request that reads no flag pays nothing); it runs at most once.
+        if callable(released):
+            _set_pending(self, released)
+            _set_released(self, frozenset())
+        else:
+            _set_pending(self, None)
+            _set_released(self, released)
         _set_names(self, names)
         _set_defined(self, frozenset(names) if defined is None else defined)
         _set_unknown(self, unknown == "released")
@@ -165,7 +175,7 @@ class FlagSet(_Slots):
         """Whether flag ``name`` is on; unknown names follow the ruleset's ``unknown`` policy."""
         if self._overrides and name in self._overrides:
             return self._overrides[name][0]
-        if name in self._released:
+        if name in (self._released if self._pending is None else self._evaluate()):
             return True
         return name not in self._defined and self._unknown
 
@@ -201,7 +211,8 @@ class FlagSet(_Slots):
 
     def as_dict(self) -> dict[str, bool]:
         """``{name: enabled}`` for every defined flag (and every overridden one)."""
-        out = {name: name in self._released for name in self._names}
+        released = self._released if self._pending is None else self._evaluate()
+        out = {name: name in released for name in self._names}
         for name, (enabled, _) in self._overrides.items():
             out[name] = enabled
         return out
@@ -228,7 +239,7 @@ class FlagSet(_Slots):
         for name, value in overrides.items():
             merged[name] = (True, value) if isinstance(value, str) else (bool(value), None)
         return FlagSet(
-            self._released,
+            self._released if self._pending is None else self._evaluate(),
             self._names,
             defined=self._defined,
             unknown="released" if self._unknown else "hidden",
@@ -237,6 +248,14 @@ class FlagSet(_Slots):
             at=self._at,
             overrides=merged,
         )
+
+    def _evaluate(self) -> Container[str]:
+        """Run the deferred evaluation (once; a race between threads computes the same)."""
+        pending = self._pending
+        if pending is not None:
+            _set_released(self, pending())
+            _set_pending(self, None)
+        return self._released
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise AttributeError("FlagSet is read-only")

@@ -125,7 +125,7 @@ class RequestEvaluator:
         try:
             engine = self.store.engine()
             tester = account is not None and self._is_tester(account, engine.ruleset.test_users)
-            flags = engine.evaluate_all(account, test_user=tester)
+            flags = engine.evaluate_all(account, test_user=tester, lazy=True)
             if not override and not token:
                 return Outcome(flags)
             if account is None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import flagware
-from flagware import Account, Engine, Ruleset
+from flagware import Account, Engine, Ruleset, Strategy, register_strategy, unregister_strategy
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 T = NOW.timestamp()
@@ -452,3 +452,49 @@ def test_an_account_id_that_utf8_cannot_encode_is_refused_or_evaluated() -> None
         return  # refusing it up front is fine
     assert isinstance(eng.evaluate_all(account)["f"], bool)
     assert isinstance(eng.is_released_to("f", account), bool)
+
+
+def test_lazy_evaluation_gives_the_same_flags_at_the_same_instant() -> None:
+    doc = {
+        "flags": {
+            "later": {"strategies": [{"type": "schedule", "after": "2026-12-01T00:00:00Z"}]},
+            "half": {"strategies": [{"type": "percentage", "percent": 50}]},
+            "nl": {
+                "strategies": [
+                    {"type": "attribute", "attribute": "country", "op": "eq", "values": ["NL"]}
+                ]
+            },
+        }
+    }
+    before = datetime(2026, 11, 30, tzinfo=timezone.utc).timestamp()
+    clock = [before]
+    engine = Engine(Ruleset.from_dict(doc), clock=lambda: clock[0])
+    for i in range(50):
+        account = Account(f"acct-{i}", attributes={"country": "NL" if i % 2 else "DE"})
+        lazy = engine.evaluate_all(account, lazy=True)
+        eager = engine.evaluate_all(account)
+        clock[0] = before + 10 * 86400  # the schedule opens before the lazy set is read
+        assert lazy.as_dict() == eager.as_dict()
+        assert lazy["later"] is False
+        clock[0] = before
+
+
+def test_a_lazy_flagset_evaluates_once() -> None:
+    calls = []
+
+    @register_strategy("counting_lazy")
+    class Counting(Strategy):
+        def matches(self, account: Account) -> bool:
+            calls.append(account.id)
+            return True
+
+    try:
+        doc = {"flags": {"c": {"strategies": [{"type": "counting_lazy"}]}, "d": {}}}
+        flags = Engine(Ruleset.from_dict(doc)).evaluate_all(Account("a"), lazy=True)
+        assert calls == []
+        assert flags["c"] is True
+        assert flags["d"] is False
+        assert flags.as_dict() == {"c": True, "d": False}
+        assert calls == ["a"]
+    finally:
+        unregister_strategy("counting_lazy")
