@@ -102,3 +102,20 @@ def test_starlette_page(starlette_app: Any) -> None:
     page = starlette_get(starlette_app, "/", headers={"X-Account-Id": "acct-7"}).text
     assert "New checkout" in page
     assert "Hello acct-7" in page
+
+
+def test_examples_run_on_redis_when_a_url_is_set(
+    redis_server: Any, namespace: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import flagware
+
+    monkeypatch.setenv("FLAGWARE_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("FLAGWARE_NAMESPACE", namespace)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    store = demo.store_from_env()
+    try:
+        assert isinstance(store, flagware.RedisStore)
+        assert store.health().source == "redis"  # seeded with the bundled ruleset
+        assert store.ruleset() == flagware.load_ruleset(demo.BUNDLED_RULES)
+    finally:
+        store.close()
