@@ -89,6 +89,7 @@ class FlagwareMiddleware:
         self.override_header = override_header
         self._raw_header = override_header.lower().encode("latin-1")
         self.token_cookie = token_cookie
+        self._raw_cookie = token_cookie.encode("latin-1")
         self.echo_overrides = echo_overrides
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,8 +98,11 @@ class FlagwareMiddleware:
             return
         connection = HTTPConnection(scope)
         account = await self._resolve(connection)
-        token = connection.cookies.get(self.token_cookie) if self.evaluator.token_secret else None
-        outcome = self.evaluator.evaluate(account, self._override(scope), token)
+        override, cookie = self._scan(scope)
+        token = None
+        if cookie and self.evaluator.token_secret:  # parse cookies only if ours may be there
+            token = connection.cookies.get(self.token_cookie)
+        outcome = self.evaluator.evaluate(account, override, token)
         scope[SCOPE_KEY] = outcome.flags
         if outcome.applied is not None and scope["type"] == "http":
             extra = outcome.response_headers(self.override_header, self.echo_overrides)
@@ -112,10 +116,18 @@ class FlagwareMiddleware:
             except ValueError:  # exited in another context than entered: nothing to undo
                 pass
 
-    def _override(self, scope: Scope) -> bytes | None:
-        """The override header's raw value; None if absent or sent more than once."""
-        found = [value for name, value in scope.get("headers", ()) if name == self._raw_header]
-        return found[0] if len(found) == 1 else None
+    def _scan(self, scope: Scope) -> tuple[bytes | None, bool]:
+        """One pass over the raw headers: the override header's value (None if absent or
+        sent more than once) and whether a cookie header mentions the token cookie."""
+        override: bytes | None = None
+        seen = 0
+        cookie = False
+        for name, value in scope.get("headers", ()):
+            if name == self._raw_header:
+                override, seen = value, seen + 1
+            elif name == b"cookie" and self._raw_cookie in value:
+                cookie = True
+        return (override if seen == 1 else None), cookie
 
     async def _resolve(self, connection: HTTPConnection) -> Account | None:
         try:

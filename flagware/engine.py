@@ -82,6 +82,8 @@ class Engine:
         self._unknown = ruleset.unknown
         self.killed = frozenset(name for name, flag in ruleset.flags.items() if not flag.enabled)
         """The kill-switched flags: off for everyone, overrides included."""
+        self.test_users = ruleset.test_users
+        """The ruleset's test users."""
 
     @property
     def ruleset(self) -> Ruleset:

@@ -124,7 +124,10 @@ class RequestEvaluator:
         """The request's flags; never raises (a failure is logged and fails closed)."""
         try:
             engine = self.store.engine()
-            tester = account is not None and self._is_tester(account, engine.ruleset.test_users)
+            tester = account is not None and (
+                account.id in engine.test_users
+                or (self.is_test_user is not None and self._approved(account))
+            )
             flags = engine.evaluate_all(account, test_user=tester, lazy=True)
             if not override and not token:
                 return Outcome(flags)
@@ -163,9 +166,8 @@ class RequestEvaluator:
             logger.exception("flagware: evaluating flags failed; this request gets every flag off")
             return Outcome(_FAIL_CLOSED)
 
-    def _is_tester(self, account: Account, test_users: frozenset[str]) -> bool:
-        if account.id in test_users:
-            return True
+    def _approved(self, account: Account) -> bool:
+        """Whether the application's ``is_test_user`` says this account is a test user."""
         if self.is_test_user is None:
             return False
         try:

@@ -111,7 +111,9 @@ class FlagwareMiddleware:
     ) -> Iterable[bytes]:
         request = Request(environ, shallow=True)
         account = self._resolve(request)
-        token = request.cookies.get(self.token_cookie) if self.evaluator.token_secret else None
+        token = None
+        if self.evaluator.token_secret and self.token_cookie in environ.get("HTTP_COOKIE", ""):
+            token = request.cookies.get(self.token_cookie)  # parsed only if ours may be there
         outcome = self.evaluator.evaluate(account, environ.get(self._environ_header), token)
         environ[ENVIRON_KEY] = outcome.flags
         flags_var.set(outcome.flags)
