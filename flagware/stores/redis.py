@@ -158,8 +158,7 @@ class RedisStore(Store):
             raise ValueError(f"namespace must match {_NAMESPACE.pattern}, got {namespace!r}")
         if poll_interval <= 0:
             raise ValueError(f"poll_interval must be positive, got {poll_interval}")
-        self._client = client
-        self._owns_client = owns_client
+        self._use_client(client, owns=owns_client)
         self.namespace = namespace
         tag = f"{{flagware:{namespace}}}"
         self._key, self._audit, self._channel = f"{tag}:ruleset", f"{tag}:audit", f"{tag}:changes"
@@ -168,8 +167,6 @@ class RedisStore(Store):
         self._history_length = history_length
         self._snapshot = self._snapshot_file(snapshot_path)
         self._bootstrap = self._load_bootstrap(bootstrap)
-        self._commit_script = client.register_script(_COMMIT)
-        self._restore_script = client.register_script(_RESTORE_IF_BEHIND)
         self._source: Source = "fail-closed"
         self._connected = False
         self._stale_since: float | None = time.time()
@@ -181,6 +178,12 @@ class RedisStore(Store):
         self._swap_lock = threading.Lock()
         self._start()
         _live_stores.add(self)
+
+    def _use_client(self, client: redis.Redis, *, owns: bool) -> None:
+        self._client = client
+        self._owns_client = owns
+        self._commit_script = client.register_script(_COMMIT)
+        self._restore_script = client.register_script(_RESTORE_IF_BEHIND)
 
     @classmethod
     def from_url(
@@ -660,15 +663,30 @@ def _trusted(path: Path) -> bool:
 
 
 def _after_fork_in_child() -> None:
-    """Threads and locks do not survive fork(): give each store in a worker its own."""
+    """Threads and locks do not survive fork(): give each store in a worker its own.
+
+    That includes a new connection pool: the parent's follower thread may have held the
+    old pool's lock at the moment of the fork, and that copy would stay locked forever.
+    """
     for store in list(_live_stores):
         store._sync_lock = threading.Lock()
         store._swap_lock = threading.Lock()
         store._write_lock = threading.RLock()
         store._apply_lock = threading.Lock()
-        store._client.connection_pool.reset()
+        store._use_client(_clone_client(store._client), owns=True)
         store._thread = None
         store._start_thread()
+
+
+def _clone_client(client: redis.Redis) -> redis.Redis:
+    """A client like ``client`` on a pool of its own (nothing shared with the parent)."""
+    pool = client.connection_pool
+    fresh = pool.__class__(
+        connection_class=pool.connection_class,
+        max_connections=pool.max_connections,
+        **pool.connection_kwargs,
+    )
+    return redis.Redis(connection_pool=fresh)
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
