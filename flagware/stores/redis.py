@@ -209,11 +209,17 @@ class RedisStore(Store):
         return cls(client, namespace=namespace, owns_client=True, **kwargs)
 
     def describe(self) -> str:
+        return f"RedisStore({self._where()}, namespace={self.namespace!r})"
+
+    def _where(self) -> str:
+        """The server this store talks to: a socket path, or host:port/db."""
         kwargs = self._client.connection_pool.connection_kwargs
-        where = (
-            kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
+        path = kwargs.get("path")
+        return (
+            str(path)
+            if path
+            else f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
         )
-        return f"RedisStore({where}, namespace={self.namespace!r})"
 
     def health(self) -> Health:
         """Connection state, the version served, where it came from, and since when stale."""
@@ -596,11 +602,7 @@ class RedisStore(Store):
                 "Redis will fail closed (pass snapshot_path=)"
             )
             return None
-        kwargs = self._client.connection_pool.connection_kwargs
-        where = (
-            f"{kwargs.get('path') or kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
-        )
-        digest = sha256(f"{where}|{self.namespace}".encode()).hexdigest()[:12]
+        digest = sha256(f"{self._where()}|{self.namespace}".encode()).hexdigest()[:12]
         return directory / f"{self.namespace}-{digest}.json"
 
     def _write_snapshot(self, version: int, ruleset: Ruleset) -> None:
