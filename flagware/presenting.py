@@ -1,0 +1,85 @@
+"""Words for operators: a flag's rollout in one line, and the difference between two rulesets.
+
+The command line and the admin panel both show flags to people; they describe them the
+same way, from here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flagware.ruleset import Flag, StrategySpec
+
+__all__ = ["document_diff", "document_text", "rollout_summary", "strategy_summary"]
+
+_MAX_LISTED = 3
+
+
+def _listed(values: Any) -> str:
+    items = [str(v) for v in values]
+    shown = ", ".join(items[:_MAX_LISTED])
+    return shown if len(items) <= _MAX_LISTED else f"{shown} +{len(items) - _MAX_LISTED} more"
+
+
+def strategy_summary(spec: StrategySpec) -> str:
+    """One strategy in a few words, e.g. ``25% of accounts`` or ``accounts acct-1, acct-2``."""
+    params = spec.params
+    if spec.type == "percentage":
+        text = f"{params['percent']:g}% of accounts"
+    elif spec.type == "accounts":
+        text = f"accounts {_listed(params['ids'])}" if params["ids"] else "no accounts"
+    elif spec.type == "last_digit":
+        text = f"last digit {_listed(params['digits'])}"
+    elif spec.type == "attribute":
+        text = f"{params['attribute']} {params['op']} {_listed(params['values'])}"
+    elif spec.type == "schedule":
+        bounds = [f"after {params['after']}"] if params.get("after") else []
+        bounds += [f"before {params['before']}"] if params.get("before") else []
+        text = " and ".join(bounds) or "always"
+    elif spec.type == "everyone":
+        text = "everyone"
+    else:
+        text = f"{spec.type}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+    if spec.when:
+        conditions = " and ".join(f"{c.attribute} {c.op} {_listed(c.values)}" for c in spec.when)
+        text += f" when {conditions}"
+    return text
+
+
+def rollout_summary(flag: Flag) -> str:
+    """Who a flag is released to, in one line: what an operator scans a list for."""
+    if not flag.enabled:
+        return "off for everyone (kill switch)"
+    if not flag.strategies:
+        return "test users only"
+    return "; ".join(strategy_summary(s) for s in flag.strategies)
+
+
+def document_text(doc: Mapping[str, Any] | None) -> str:
+    """A document as stable, indented JSON (sorted keys), one value per line where short."""
+    if doc is None:
+        return ""
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def document_diff(
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    *,
+    old_label: str = "before",
+    new_label: str = "after",
+) -> list[str]:
+    """A unified diff of two documents (or two flags), as lines without line endings."""
+    return [
+        line.rstrip("\n")
+        for line in difflib.unified_diff(
+            document_text(old).splitlines(keepends=True),
+            document_text(new).splitlines(keepends=True),
+            fromfile=old_label,
+            tofile=new_label,
+            n=2,
+        )
+    ]
