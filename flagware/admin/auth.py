@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 
 __all__ = ["Authenticator", "BasicAuth"]
 
-Authenticator = Callable[[HTTPConnection], "str | None | Awaitable[str | None]"]
+Authenticator = Callable[[HTTPConnection], "str | Awaitable[str | None] | None"]
 """Returns the operator's name (recorded in the audit history), or None to refuse."""
 
 
