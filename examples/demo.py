@@ -8,12 +8,15 @@ login cookie does.
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 from pathlib import Path
 from typing import Any, Protocol
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 import flagware
+from flagware.admin import BasicAuth
 
 BUNDLED_RULES = Path(__file__).parent / "rules.yaml"
 SESSION_COOKIE = "flagware_demo_session"
@@ -67,6 +70,21 @@ def read_session(cookie: str | None) -> str | None:
     except BadSignature:
         return None
     return value if isinstance(value, str) else None
+
+
+def admin_auth() -> BasicAuth:
+    """The admin panel's login: FLAGWARE_ADMIN_USER / FLAGWARE_ADMIN_PASSWORD, or a random
+    password printed at start (a demo must not ship a known default)."""
+    user = os.environ.get("FLAGWARE_ADMIN_USER") or "admin"
+    password = os.environ.get("FLAGWARE_ADMIN_PASSWORD")
+    if not password:
+        password = secrets.token_urlsafe(12)
+        print(
+            f"flagware admin panel: user {user!r}, password {password!r} "
+            "(set FLAGWARE_ADMIN_PASSWORD to choose one)",
+            file=sys.stderr,
+        )
+    return BasicAuth(user, password)
 
 
 def store_from_env() -> flagware.Store:

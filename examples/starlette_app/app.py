@@ -1,4 +1,4 @@
-"""A Starlette app behind flagware's ASGI middleware.
+"""A Starlette app behind flagware's ASGI middleware, with the admin panel at /flagware/.
 
 Handlers, a ``StreamingResponse`` and a ``BackgroundTask`` all read ``flagware.flags``.
 FastAPI apps add the middleware the same way and can also take the flags as a
@@ -20,10 +20,11 @@ from starlette.responses import (
     RedirectResponse,
     StreamingResponse,
 )
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 import flagware
 from examples import demo
+from flagware.admin import admin_app
 from flagware.asgi import FlagwareMiddleware
 
 store = demo.store_from_env()
@@ -106,6 +107,8 @@ routes = [
     Route("/stream", stream),
     Route("/background", background, methods=["POST"]),
     Route("/background/last", background_last),
+    # The admin panel, behind its own login; it changes the same store the app reads.
+    Mount("/flagware", admin_app(store, auth=demo.admin_auth(), lookup_account=demo.ACCOUNTS.get)),
 ]
 app = FlagwareMiddleware(
     Starlette(routes=routes),

@@ -119,3 +119,25 @@ def test_examples_run_on_redis_when_a_url_is_set(
         assert store.ruleset() == flagware.load_ruleset(demo.BUNDLED_RULES)
     finally:
         store.close()
+
+
+def test_starlette_example_mounts_the_admin_panel_behind_a_login(starlette_app: Any) -> None:
+    refused = starlette_get(starlette_app, "/flagware/")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Basic")
+    wrong = starlette_get(starlette_app, "/flagware/", auth=("admin", "not-the-password"))
+    assert wrong.status_code == 401
+
+
+def test_admin_auth_takes_credentials_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FLAGWARE_ADMIN_USER", "ops")
+    monkeypatch.setenv("FLAGWARE_ADMIN_PASSWORD", "chosen")
+    assert demo.admin_auth().username == "ops"
+    assert capsys.readouterr().err == ""
+    monkeypatch.delenv("FLAGWARE_ADMIN_PASSWORD")
+    generated = demo.admin_auth()
+    printed = capsys.readouterr().err
+    assert "password" in printed
+    assert generated.username == "ops"
