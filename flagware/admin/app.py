@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 from starlette.applications import Starlette
@@ -48,6 +48,7 @@ __all__ = ["admin_app"]
 
 _HERE = Path(__file__).parent
 HISTORY_SHOWN = 200
+LAST_CHANGE_SCAN = 50
 
 
 class _StaleEdit(Exception):
@@ -104,14 +105,20 @@ class _Panel:
             CSRF_FIELD=CSRF_FIELD,
         )
         self.env = env
+        self.paths: dict[str, str] = {}
 
     # --- Rendering. ------------------------------------------------------------------------
 
     def render(
         self, request: Request, template: str, status_code: int = 200, **context: Any
     ) -> HTMLResponse:
+        base = request.url_for("flags").path.rstrip("/")  # where the panel is mounted
+
         def href(route: str, query: Mapping[str, Any] | None = None, **params: Any) -> str:
-            path = request.url_for(route, **params).path
+            # Starlette's url_for scans the routes on each call: too slow for 1,000 rows.
+            path = base + self.paths[route].format_map(
+                {k: quote(str(v), safe="/" if route == "static" else "") for k, v in params.items()}
+            )
             return f"{path}?{urlencode(query)}" if query else path
 
         page = self.env.get_template(template).render(
@@ -154,7 +161,8 @@ class _Panel:
         query = request.query_params.get("q", "").strip()
         names = sorted(n for n in ruleset.flags if query.lower() in n.lower())
         last: dict[str, Change] = {}
-        for change in await self.history():
+        # Audit entries carry whole documents: scan only the recent ones for "last change".
+        for change in await self.history(None, LAST_CHANGE_SCAN):
             for name in change.summary.get("flags_changed", []) + change.summary.get(
                 "flags_added", []
             ):
@@ -577,4 +585,6 @@ def admin_app(
         Route("/explain", panel.explain, name="explain"),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
+    panel.paths = {r.name: r.path_format for r in routes if isinstance(r, Route)}
+    panel.paths["static"] = "/static{path}"
     return Guard(Starlette(routes=routes), auth)
