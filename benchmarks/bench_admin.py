@@ -1,0 +1,153 @@
+"""Operator-facing figures: how fast the admin panel answers, and how long a CLI change takes.
+
+1. Panel pages, in-process (Starlette's TestClient, a MemoryStore): the flag list, a flag's
+   edit form, a save (validate + commit + redirect), history and explain, for rulesets of
+   100 and 1,000 flags. Median of ``--rounds`` requests each, in milliseconds. Baseline in
+   the same run: a bare Starlette page returning the same number of bytes as the flag list,
+   so the figure says what the panel itself costs on top of the test client.
+2. The command line, as a process (the ``flagware`` entry point, against a real
+   redis-server this script starts): ``flagware set FLAG --percent N`` end to end, against
+   ``python -c pass`` as the baseline of starting an interpreter at all.
+
+``python benchmarks/bench_admin.py``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+import flagware
+from flagware.admin import BasicAuth, admin_app
+from flagware.admin.forms import fingerprint
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.redis_server import RedisServer  # noqa: E402
+
+
+def document(size: int) -> dict[str, Any]:
+    return {
+        "test_users": ["testuser1"],
+        "flags": {
+            f"flag_{i}": {
+                "description": f"Feature {i}",
+                "strategies": [
+                    {"type": "percentage", "percent": i % 100},
+                    {"type": "accounts", "ids": [f"acct-{j}" for j in range(5)]},
+                ],
+            }
+            for i in range(size)
+        },
+    }
+
+
+def median_ms(call: Callable[[], object], rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def panel(size: int, rounds: int) -> None:
+    store = flagware.MemoryStore(document(size))
+    client = TestClient(admin_app(store, auth=BasicAuth("bench", "bench")))
+    client.auth = ("bench", "bench")
+    page = client.get("/").content
+    bare = TestClient(
+        Starlette(routes=[Route("/", lambda request: HTMLResponse(page))])  # type: ignore[arg-type,return-value]
+    )
+    form = client.get("/flags/flag_5").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    seen = re.search(r'name="seen" value="([^"]+)"', form)
+    assert token
+    assert seen
+    percent = iter(range(10**6))
+
+    def save() -> None:
+        current = store.ruleset().flags["flag_5"].to_dict()
+        response = client.post(
+            "/flags/flag_5",
+            data={
+                "csrf_token": token.group(1),
+                "seen": fingerprint(current),
+                "strategy_count": "1",
+                "s0.type": "percentage",
+                "s0.percent": str(next(percent) % 100),
+                "save": "1",
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text[:300]
+
+    rows = {
+        "bare page, same bytes (baseline)": lambda: bare.get("/"),
+        "flag list": lambda: client.get("/"),
+        "flag edit form": lambda: client.get("/flags/flag_5"),
+        "save an edit": save,
+        "history": lambda: client.get("/history"),
+        "explain (every flag)": lambda: client.get("/explain?account=acct-3&number=13"),
+    }
+    print(f"\n{size} flags (flag list {len(page) // 1024} KiB)")
+    for name, call in rows.items():
+        print(f"  {name:34} {median_ms(call, rounds):8.1f} ms")
+
+
+def cli(rounds: int) -> None:
+    flagware_bin = str(Path(sys.executable).with_name("flagware"))
+    server = RedisServer().start()
+    try:
+        env = {**os.environ, "FLAGWARE_REDIS_URL": server.url, "FLAGWARE_NAMESPACE": "bench"}
+        with flagware.RedisStore.from_url(
+            server.url, namespace="bench", snapshot_path=False
+        ) as store:
+            store.save(document(100))
+        baseline = median_ms(
+            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), rounds
+        )
+        step = iter(range(10**6))
+        change = median_ms(
+            lambda: subprocess.run(
+                [flagware_bin, "set", "flag_5", "--percent", str(next(step) % 100 + 1)],
+                env=env,
+                check=True,
+                capture_output=True,
+            ),
+            rounds,
+        )
+    finally:
+        server.stop()
+    print("\ncommand line (100-flag ruleset in Redis)")
+    print(f"  {'python -c pass (baseline)':34} {baseline:8.1f} ms")
+    print(f"  {'flagware set flag_5 --percent N':34} {change:8.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=21)
+    args = parser.parse_args()
+    print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores")
+    print(f"medians of {args.rounds} rounds")
+    for size in (100, 1000):
+        panel(size, args.rounds)
+    cli(max(5, args.rounds // 2))
+
+
+if __name__ == "__main__":
+    main()
