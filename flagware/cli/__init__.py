@@ -1,0 +1,25 @@
+"""The ``flagware`` command: operate the flags in Redis or a rules file from a shell.
+
+The command needs click (``pip install 'flagware[cli]'``); importing this package does
+not, so ``main`` can say so in one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["main"]
+
+MISSING_EXTRA = "the flagware command needs its extra: pip install 'flagware[cli]'"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line (the ``flagware`` console script); exits with its code."""
+    try:
+        import click  # noqa: F401, PLC0415 - only to find out whether the extra is installed
+    except ImportError:
+        print(MISSING_EXTRA, file=sys.stderr)
+        raise SystemExit(1) from None
+    from flagware.cli.app import cli  # noqa: PLC0415 - needs click
+
+    cli.main(args=argv, prog_name="flagware")

@@ -1,0 +1,148 @@
+"""The audit history: ``history`` (who changed what, when) and ``restore`` (undo to a version).
+
+Both need Redis: a rules file keeps no history beyond one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from flagware.changes import Change
+from flagware.cli.connect import keeps_history, open_store
+from flagware.cli.errors import ConfigError, Refused
+from flagware.cli.output import (
+    change_json,
+    echo_diff,
+    emit_json,
+    json_option,
+    local_time,
+    summary_text,
+    table,
+)
+from flagware.cli.settings import get_settings
+from flagware.presenting import document_diff
+from flagware.stores.base import Store
+
+__all__ = ["history", "restore"]
+
+EVERYTHING = 1_000_000  # more audit entries than any store keeps
+
+
+def _store_with_history() -> Store:
+    store = open_store()
+    if not keeps_history(store):
+        raise ConfigError(
+            "a rules file keeps no history between commands; use --redis-url for history "
+            "and restore (or your version control for the file)"
+        )
+    return store
+
+
+def _change_diff(
+    change: Change, documents: Mapping[int, Mapping[str, Any]], flag: str | None
+) -> list[str] | None:
+    """The change as a diff against the previous version (only ``flag``'s part, if given).
+
+    None if the previous version is no longer recorded.
+    """
+    if change.previous_version == 0:
+        old: Mapping[str, Any] | None = None
+    elif change.previous_version in documents:
+        old = documents[change.previous_version]
+    else:
+        return None
+    new: Mapping[str, Any] | None = change.document
+    if flag is not None:
+        old = old["flags"].get(flag) if old is not None else None
+        new = change.document["flags"].get(flag)
+    return document_diff(
+        old,
+        new,
+        old_label=f"version {change.previous_version}",
+        new_label=f"version {change.version}",
+    )
+
+
+@click.command("history", short_help="Show who changed what, and when.")
+@click.argument("flag", required=False)
+@click.option(
+    "-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N"
+)
+@click.option("--diff", "show_diff", is_flag=True, help="Show each change as a diff.")
+@json_option
+def history(flag: str | None, limit: int, show_diff: bool, as_json: bool) -> None:
+    """Recent changes, newest first (only those touching FLAG, if given)."""
+    store = _store_with_history()
+    documents: dict[int, Mapping[str, Any]] = {}
+    if flag is None and not show_diff:
+        changes = store.history(limit=limit)
+    else:  # read once: the flag's changes, and the documents they are diffed against
+        everything = store.history(limit=EVERYTHING)
+        changes = [c for c in everything if flag is None or c.touches(flag)][:limit]
+        documents = {c.version: c.document for c in everything}
+    diffs = [_change_diff(c, documents, flag) if show_diff else None for c in changes]
+    if as_json:
+        entries = []
+        for change, lines in zip(changes, diffs, strict=True):
+            entry = change_json(change)
+            if show_diff:
+                entry["diff"] = lines
+            entries.append(entry)
+        emit_json({"flag": flag, "version": store.version, "changes": entries})
+        return
+    if not changes:
+        click.echo(f"no recorded changes{f' to {flag}' if flag else ''}")
+        return
+    rows = [
+        [str(c.version), local_time(c.at), c.actor, c.action, summary_text(c.summary)]
+        for c in changes
+    ]
+    header, *lines = table(["VERSION", "WHEN", "ACTOR", "ACTION", "SUMMARY"], rows)
+    click.echo(header)
+    for line, lines_of_diff in zip(lines, diffs, strict=True):
+        click.echo(line)
+        if show_diff:
+            if lines_of_diff is None:
+                click.echo("    (the previous version is no longer recorded)")
+            else:
+                echo_diff(lines_of_diff, indent="    ")
+
+
+@click.command("restore", short_help="Make a recorded version live again.")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(version: int, yes: bool) -> None:
+    """Make a recorded VERSION's ruleset live again, as a new version.
+
+    Shows what would change and asks first (exit 1 if declined).
+    """
+    store = _store_with_history()
+    changes = store.history(limit=EVERYTHING)
+    target = next((c for c in changes if c.version == version), None)
+    if target is None:
+        recorded = f" (recorded: {changes[-1].version} to {changes[0].version})" if changes else ""
+        raise Refused(f"version {version} is not in the recorded history{recorded}")
+    live_version = store.version
+    lines = document_diff(
+        store.ruleset().to_dict(),
+        target.document,
+        old_label=f"live (version {live_version})",
+        new_label=f"version {version}",
+    )
+    if not lines:
+        click.echo(
+            f"version {version}'s ruleset is the live one (version {live_version}); "
+            "nothing to restore"
+        )
+        return
+    echo_diff(lines)
+    if not yes:
+        click.confirm(f"Restore version {version} over version {live_version}?", abort=True)
+    try:
+        new_version = store.restore(version, actor=get_settings().actor)
+    except KeyError:
+        raise Refused(f"version {version} is no longer in the recorded history") from None
+    click.echo(f"restored version {version} as version {new_version}")

@@ -1,0 +1,218 @@
+"""Opening the chosen store for one command, and showing the library's log records.
+
+A command opens its store once and the group closes it when the command ends. Redis is
+pinged first, so an unreachable server is one error line and exit 3 within the socket
+timeout, instead of a store failing closed in the background. The CLI never reads or
+writes RedisStore's on-disk snapshot: it must act on what Redis holds, nothing older.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+
+from flagware.cli.errors import ConfigError, Unavailable
+from flagware.cli.settings import Settings, get_settings
+from flagware.errors import RulesetError, StoreError
+from flagware.stores.base import Store
+from flagware.stores.file import FileStore
+
+if TYPE_CHECKING:
+    from flagware.stores.redis import RedisStore
+
+__all__ = [
+    "NO_STORE",
+    "REDIS_TIMEOUT",
+    "install_log_handler",
+    "is_placeholder",
+    "keeps_history",
+    "open_store",
+]
+
+REDIS_TIMEOUT = 2.0  # seconds for connecting to Redis and for each call
+NO_STORE = (
+    "no store chosen: pass --redis-url URL (or set FLAGWARE_REDIS_URL) for the ruleset in "
+    "Redis, or --rules FILE (or FLAGWARE_RULES) for a rules file"
+)
+_LOGGER = logging.getLogger("flagware")
+
+
+class _StderrLog(logging.Handler):
+    """Prints the library's log records on stderr, or holds them while a store opens."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.held: list[logging.LogRecord] | None = None
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.held is not None:
+            self.held.append(record)
+        else:
+            click.echo(self.format(record), err=True)
+
+
+def install_log_handler(ctx: click.Context, verbose: bool) -> None:
+    """Route the ``flagware`` logger to stderr for this command; undone when it ends."""
+    handler = _StderrLog(logging.INFO if verbose else logging.WARNING)
+    level, propagate = _LOGGER.level, _LOGGER.propagate
+    _LOGGER.addHandler(handler)
+    _LOGGER.setLevel(logging.INFO if verbose else logging.WARNING)
+    _LOGGER.propagate = False
+
+    def restore() -> None:
+        _LOGGER.removeHandler(handler)
+        _LOGGER.setLevel(level)
+        _LOGGER.propagate = propagate
+
+    ctx.call_on_close(restore)
+
+
+@contextmanager
+def _held_logs() -> Iterator[list[logging.LogRecord]]:
+    """Hold back log records: opening a store logs states the CLI reports in its own words."""
+    handlers = [h for h in _LOGGER.handlers if isinstance(h, _StderrLog)]
+    records: list[logging.LogRecord] = []
+    for handler in handlers:
+        handler.held = records
+    try:
+        yield records
+    finally:
+        for handler in handlers:
+            handler.held = None
+
+
+def _replay(records: list[logging.LogRecord], level: int = logging.WARNING) -> None:
+    for record in records:
+        if record.levelno >= level:
+            _LOGGER.handle(record)
+
+
+def open_store(*, need_ruleset: bool = True) -> Store:
+    """The store the global options choose, closed when the command ends.
+
+    ``need_ruleset=False`` also accepts a Redis namespace without a ruleset (``push``),
+    whose store then serves the fail-closed placeholder (see :func:`is_placeholder`).
+    """
+    ctx = click.get_current_context()
+    settings = get_settings()
+    if settings.redis_url is not None:
+        return _open_redis(ctx, settings, settings.redis_url, need_ruleset)
+    if settings.rules is not None:
+        return _open_file(ctx, settings.rules)
+    raise ConfigError(NO_STORE)
+
+
+def _open_file(ctx: click.Context, path: Path) -> Store:
+    if not path.exists():
+        raise ConfigError(
+            f"the rules file {path} does not exist; write one, or pull one from Redis with "
+            f"`flagware --redis-url URL pull -o {path}`"
+        )
+    try:
+        store = FileStore(path, poll_interval=0)  # one command: no watcher thread
+    except ValueError as exc:
+        if not isinstance(exc, RulesetError):  # an unknown file suffix
+            raise ConfigError(str(exc)) from None
+        raise Unavailable(f"the rules file cannot be used: {exc}") from None
+    except StoreError as exc:
+        raise Unavailable(str(exc)) from None
+    return ctx.find_root().with_resource(store)
+
+
+def redact(url: str) -> str:
+    """A Redis URL without its password, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+def _open_redis(ctx: click.Context, settings: Settings, url: str, need_ruleset: bool) -> Store:
+    try:
+        import redis  # noqa: PLC0415 - optional extra
+
+        from flagware.stores.redis import RedisStore  # noqa: PLC0415
+    except ImportError:
+        raise ConfigError("--redis-url needs redis-py: pip install 'flagware[redis]'") from None
+    where = redact(url)
+    try:
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            health_check_interval=15,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid Redis URL {where}: {exc}") from None
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        client.close()
+        raise Unavailable(f"cannot reach Redis at {where}: {exc}") from None
+    with _held_logs() as records:
+        try:
+            store = RedisStore(
+                client, namespace=settings.namespace, snapshot_path=False, owns_client=True
+            )
+        except ValueError as exc:  # the namespace
+            client.close()
+            raise ConfigError(str(exc)) from None
+    ctx.find_root().with_resource(store)
+    health = store.health()
+    if not health.connected:
+        _replay(records)
+        raise Unavailable(f"lost Redis at {where} while loading: {health.last_error}")
+    if health.source != "fail-closed":
+        _replay(records, logging.INFO if settings.verbose else logging.WARNING)
+        return store
+    # Redis answered but the store found nothing it can serve.
+    try:
+        invalid = bool(client.hexists(f"{{flagware:{settings.namespace}}}:ruleset", "doc"))
+    except (redis.RedisError, OSError) as exc:
+        raise Unavailable(f"lost Redis at {where}: {exc}") from None
+    if invalid and need_ruleset:
+        _replay(records, logging.ERROR)  # the validation problems, with their paths
+        raise Unavailable(
+            f"the ruleset in Redis namespace {settings.namespace!r} is invalid (problems "
+            "above); push a valid one with `flagware push FILE`"
+        )
+    if need_ruleset:
+        raise Unavailable(
+            f"no ruleset in Redis namespace {settings.namespace!r}; push one with "
+            "`flagware push FILE`"
+        )
+    if settings.verbose:
+        _replay(records, logging.INFO)
+    return store
+
+
+def _redis_store(store: Store) -> RedisStore | None:
+    if "flagware.stores.redis" not in sys.modules:  # never imported: not a RedisStore
+        return None
+    from flagware.stores.redis import RedisStore  # noqa: PLC0415 - optional extra
+
+    return store if isinstance(store, RedisStore) else None
+
+
+def is_placeholder(store: Store) -> bool:
+    """Whether ``store`` found no ruleset and serves the fail-closed placeholder."""
+    redis_store = _redis_store(store)
+    return redis_store is not None and redis_store.health().source == "fail-closed"
+
+
+def keeps_history(store: Store) -> bool:
+    """Whether the store's audit history outlives a command (Redis: yes; a file: no)."""
+    return _redis_store(store) is not None

@@ -1,0 +1,296 @@
+"""One flag at a time: ``list``, ``show``, ``enable``/``disable`` (the kill switch), ``set``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from flagware.changes import Change
+from flagware.cli.connect import keeps_history, open_store
+from flagware.cli.editing import FlagEdit, apply_edit
+from flagware.cli.errors import unknown_flag
+from flagware.cli.output import (
+    change_json,
+    emit_json,
+    join,
+    json_option,
+    local_time,
+    summary_text,
+    table,
+)
+from flagware.cli.settings import get_settings
+from flagware.cli.writing import edit
+from flagware.loading import dump_document
+from flagware.presenting import rollout_summary
+from flagware.ruleset import Flag
+from flagware.stores.base import Store
+
+__all__ = ["disable", "enable", "list_flags", "set_flag", "show"]
+
+LIST_HISTORY = 200  # audit entries `list` scans for each flag's last change
+SHOW_HISTORY = 10
+
+
+def _flag(store: Store, name: str) -> Flag:
+    """The live flag ``name``, or exit 1 naming the closest ones."""
+    flags = store.ruleset().flags
+    if name not in flags:
+        raise unknown_flag(name, flags)
+    return flags[name]
+
+
+def _state(flag: Flag) -> str:
+    return "on" if flag.enabled else "killed"
+
+
+def _change_cell(change: Change | None) -> str:
+    if change is None:
+        return "-"
+    return f"v{change.version} {local_time(change.at)} {change.actor} ({change.action})"
+
+
+@click.command("list", short_help="List flags: state, rollout, last change.")
+@json_option
+def list_flags(as_json: bool) -> None:
+    """Every flag: state, who it is released to, and its last change."""
+    store = open_store()
+    ruleset = store.ruleset()
+    last: dict[str, Change] = {}
+    if keeps_history(store):  # one read of the recent history, matched to every flag
+        for change in reversed(store.history(limit=LIST_HISTORY)):
+            for name in ruleset.flags:
+                if change.touches(name):
+                    last[name] = change
+    if as_json:
+        emit_json(
+            {
+                "version": store.version,
+                "unknown": ruleset.unknown,
+                "test_users": sorted(ruleset.test_users),
+                "flags": [
+                    {
+                        "name": name,
+                        "enabled": flag.enabled,
+                        "description": flag.description,
+                        "rollout": rollout_summary(flag),
+                        "last_change": change_json(last[name]) if name in last else None,
+                    }
+                    for name, flag in ruleset.flags.items()
+                ],
+            }
+        )
+        return
+    click.echo(
+        f"{get_settings().store_label()}: version {store.version}, {len(ruleset.flags)} flags, "
+        f"{len(ruleset.test_users)} test users, unknown flags {ruleset.unknown}"
+    )
+    if not ruleset.flags:
+        return
+    headers = ["FLAG", "STATE", "ROLLOUT"] + (["LAST CHANGE"] if keeps_history(store) else [])
+    rows = [
+        [name, _state(flag), rollout_summary(flag)]
+        + ([_change_cell(last.get(name))] if keeps_history(store) else [])
+        for name, flag in ruleset.flags.items()
+    ]
+    for line in table(headers, rows):
+        click.echo(line)
+
+
+@click.command("show", short_help="Show one flag and its recent changes.")
+@click.argument("name", metavar="FLAG")
+@json_option
+def show(name: str, as_json: bool) -> None:
+    """One flag: its document, who it is released to, and its recent changes."""
+    store = open_store()
+    flag = _flag(store, name)
+    changes = store.history(name, limit=SHOW_HISTORY) if keeps_history(store) else []
+    if as_json:
+        emit_json(
+            {
+                "name": name,
+                "version": store.version,
+                "enabled": flag.enabled,
+                "description": flag.description,
+                "rollout": rollout_summary(flag),
+                "document": flag.to_dict(),
+                "history": [change_json(c) for c in changes],
+            }
+        )
+        return
+    click.echo(f"{name}  ({get_settings().store_label()}, version {store.version})")
+    if flag.description:
+        click.echo(f"  description: {flag.description}")
+    click.echo(f"  state:       {_state(flag)}")
+    click.echo(f"  released to: {rollout_summary(flag)}")
+    if flag.variants:
+        click.echo(f"  variants:    {join(f'{v} {w:g}%' for v, w in flag.variants)}")
+    click.echo("\ndocument:")
+    for line in dump_document(flag.to_dict(), "yaml").splitlines():
+        click.echo(f"  {line}")
+    if changes:
+        click.echo("\nrecent changes:")
+        rows = [
+            [str(c.version), local_time(c.at), c.actor, c.action, summary_text(c.summary)]
+            for c in changes
+        ]
+        for line in table(["VERSION", "WHEN", "ACTOR", "ACTION", "SUMMARY"], rows):
+            click.echo(f"  {line}")
+
+
+def _switch(name: str, enabled: bool) -> None:
+    store = open_store()
+    _flag(store, name)
+
+    def change(doc: dict[str, Any]) -> None:
+        if name not in doc["flags"]:  # deleted since we looked
+            raise unknown_flag(name, doc["flags"])
+        if enabled:
+            doc["flags"][name].pop("enabled", None)
+        else:
+            doc["flags"][name]["enabled"] = False
+
+    version = edit(store, change, action="enable" if enabled else "disable")
+    flag = store.ruleset().flags[name]
+    if version is None:
+        click.echo(f"{name} is already {_state(flag)}; nothing changed")
+    elif enabled:
+        click.echo(f"enabled {name} (version {version}): {rollout_summary(flag)}")
+    else:
+        click.echo(f"killed {name} (version {version}): off for everyone, test users included")
+
+
+@click.command("enable", short_help="Lift a flag's kill switch.")
+@click.argument("name", metavar="FLAG")
+def enable(name: str) -> None:
+    """Lift FLAG's kill switch: it is released again as its strategies say."""
+    _switch(name, True)
+
+
+@click.command("disable", short_help="Kill a flag: off for everyone.")
+@click.argument("name", metavar="FLAG")
+def disable(name: str) -> None:
+    """Kill FLAG: off for everyone, test users and overrides included."""
+    _switch(name, False)
+
+
+def _id_list(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _digit_list(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    items = _id_list(ctx, param, value)
+    if items is None:
+        return None
+    if not all(item.isdigit() and len(item) == 1 for item in items):
+        raise click.BadParameter(f"expected digits 0-9 separated by commas, got {value!r}")
+    return tuple(int(item) for item in items)
+
+
+@click.command("set", short_help="Change who a flag is released to.")
+@click.argument("name", metavar="FLAG")
+@click.option(
+    "--percent",
+    type=click.FloatRange(0, 100),
+    metavar="N",
+    help="Release to N% of accounts (0 removes the percentage rollout).",
+)
+@click.option(
+    "--accounts",
+    callback=_id_list,
+    metavar="ID,ID,...",
+    help='Release to exactly these accounts ("" removes the list).',
+)
+@click.option("--add-account", multiple=True, metavar="ID", help="Add an account to the list.")
+@click.option(
+    "--remove-account", multiple=True, metavar="ID", help="Remove an account from the list."
+)
+@click.option(
+    "--last-digit",
+    callback=_digit_list,
+    metavar="D,D,...",
+    help='Release to account numbers ending in these digits ("" removes it).',
+)
+@click.option(
+    "--everyone/--no-everyone", default=None, help="Release to everyone, or stop doing so."
+)
+@click.option("--description", metavar="TEXT", help='Set the description ("" removes it).')
+@click.option("--create", is_flag=True, help="Create FLAG if it does not exist.")
+@json_option
+def set_flag(
+    *,
+    name: str,
+    percent: float | None,
+    accounts: tuple[str, ...] | None,
+    add_account: tuple[str, ...],
+    remove_account: tuple[str, ...],
+    last_digit: tuple[int, ...] | None,
+    everyone: bool | None,
+    description: str | None,
+    create: bool,
+    as_json: bool,
+) -> None:
+    """Change who FLAG is released to, keeping its other strategies.
+
+    Each option edits the flag's first strategy of its type that has no `when`
+    conditions (or adds one): `flagware set new_checkout --percent 25` rolls out to a
+    quarter of accounts and keeps the accounts list. Strategies with conditions are left
+    alone. The edit is compare-and-set: a concurrent change is never lost.
+    """
+    change = FlagEdit(
+        percent=percent,
+        accounts=accounts,
+        add_accounts=add_account,
+        remove_accounts=remove_account,
+        last_digits=last_digit,
+        everyone=everyone,
+        description=description,
+    )
+    if change.is_empty() and not create:
+        raise click.UsageError(
+            "nothing to change: give --percent, --accounts, --add-account, --remove-account, "
+            "--last-digit, --everyone/--no-everyone or --description"
+        )
+    store = open_store()
+    if not create:
+        _flag(store, name)
+    notes: list[str] = []
+    created: list[bool] = []
+
+    def update(doc: dict[str, Any]) -> None:
+        notes.clear()
+        created.clear()
+        if name not in doc["flags"]:
+            if not create:  # deleted since we looked
+                raise unknown_flag(name, doc["flags"])
+            doc["flags"][name] = {"strategies": []}
+            created.append(True)
+        notes.extend(apply_edit(doc["flags"][name], change))
+
+    version = edit(store, update, action="set")
+    flag = store.ruleset().flags[name]
+    if as_json:
+        emit_json(
+            {
+                "name": name,
+                "changed": version is not None,
+                "created": bool(created) and version is not None,
+                "version": store.version,
+                "enabled": flag.enabled,
+                "rollout": rollout_summary(flag),
+                "document": flag.to_dict(),
+                "notes": notes,
+            }
+        )
+        return
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if version is None:
+        click.echo(f"{name}: nothing changed (version {store.version}): {rollout_summary(flag)}")
+    else:
+        verb = "created" if created else "set"
+        click.echo(f"{verb} {name} (version {version}): {rollout_summary(flag)}")
+    if not flag.enabled:
+        click.echo(f"note: {name} is killed; `flagware enable {name}` releases it", err=True)

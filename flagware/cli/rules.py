@@ -1,0 +1,227 @@
+"""Whole rulesets: ``validate`` files, ``push`` one, ``pull`` the live one, ``diff`` them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import click
+
+from flagware.changes import summarize
+from flagware.cli.connect import is_placeholder, open_store
+from flagware.cli.errors import ConfigError, Refused
+from flagware.cli.output import echo_diff, emit_json, json_option, summary_lines
+from flagware.cli.settings import get_settings
+from flagware.cli.writing import canonical, edit
+from flagware.errors import RulesetError, VersionConflict
+from flagware.loading import Format, dump_document, format_of, load_ruleset
+from flagware.presenting import document_diff
+from flagware.ruleset import Ruleset
+from flagware.stores.base import Store
+
+__all__ = ["diff", "pull", "push", "validate"]
+
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def problems_of(path: Path) -> tuple[Ruleset | None, list[str]]:
+    """The ruleset in ``path``, or every problem that keeps it from being one."""
+    try:
+        return load_ruleset(path), []
+    except RulesetError as exc:
+        return None, list(exc.problems)
+    except ValueError as exc:  # an unknown file suffix
+        return None, [str(exc)]
+    except OSError as exc:
+        return None, [f"cannot read the file: {exc.strerror or exc}"]
+
+
+def problem_report(path: Path, problems: list[str]) -> str:
+    """A file's problems, one per line, each with its path in the document."""
+    noun = "problem" if len(problems) == 1 else "problems"
+    return "\n".join([f"{path}: invalid ({len(problems)} {noun})", *(f"  - {p}" for p in problems)])
+
+
+def live_document(store: Store) -> dict[str, Any]:
+    """The ruleset the store serves, or an empty one if Redis holds none yet."""
+    return Ruleset().to_dict() if is_placeholder(store) else store.ruleset().to_dict()
+
+
+@click.command("validate", short_help="Check ruleset files; list every problem.")
+@click.argument("files", nargs=-1, required=True, type=existing_file)
+@json_option
+def validate(files: tuple[Path, ...], as_json: bool) -> None:
+    """Check ruleset files and list every problem with its path; exit 1 if any is invalid.
+
+    Needs no store. Files are .yaml, .yml, .json or .toml.
+    """
+    results = []
+    for path in files:
+        ruleset, problems = problems_of(path)
+        results.append(
+            {
+                "file": str(path),
+                "valid": ruleset is not None,
+                "flags": len(ruleset.flags) if ruleset else None,
+                "test_users": len(ruleset.test_users) if ruleset else None,
+                "problems": problems,
+            }
+        )
+    if as_json:
+        emit_json({"valid": all(r["valid"] for r in results), "files": results})
+    else:
+        for path, result in zip(files, results, strict=True):
+            if result["valid"]:
+                click.echo(
+                    f"{path}: ok ({result['flags']} flags, {result['test_users']} test users)"
+                )
+            else:
+                click.echo(problem_report(path, cast("list[str]", result["problems"])))
+    if not all(r["valid"] for r in results):
+        click.get_current_context().exit(1)
+
+
+@click.command("push", short_help="Make a ruleset file the live ruleset.")
+@click.argument("file", type=existing_file)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--expect-version",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Refuse (exit 1) unless the live version is N (0: no ruleset yet).",
+)
+@json_option
+def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -> None:
+    """Validate FILE and make it the live ruleset, as one new version.
+
+    An invalid file is refused (exit 1) and nothing is written. Pushing what is already
+    live writes nothing.
+    """
+    ruleset, problems = problems_of(file)
+    if ruleset is None:
+        raise Refused(problem_report(file, problems) + "\nnothing was written")
+    store = open_store(need_ruleset=False)
+    live_version = 0 if is_placeholder(store) else store.version
+    if expect_version is not None and expect_version != live_version:
+        raise Refused(
+            f"the live ruleset is version {live_version}, not {expect_version}; "
+            "pull it, merge, and push again"
+        )
+    new_doc = ruleset.to_dict()
+    before: dict[str, Any] = live_document(store)
+    version: int | None = None
+    if not dry_run and canonical(before) != canonical(new_doc):
+        if expect_version is None:
+
+            def replace(doc: dict[str, Any]) -> Ruleset:
+                before.clear()
+                before.update(doc)  # what this push replaced, for the summary
+                return ruleset
+
+            version = edit(store, replace, action="push")
+        else:
+            try:
+                version = store.save(
+                    ruleset,
+                    actor=get_settings().actor,
+                    expected_version=expect_version,
+                    action="push",
+                )
+            except VersionConflict as exc:
+                raise Refused(f"{exc}; nothing was written") from None
+    summary = summarize(before, new_doc)
+    if as_json:
+        emit_json(
+            {
+                "file": str(file),
+                "dry_run": dry_run,
+                "changed": bool(summary),
+                "version": version if version is not None else live_version,
+                "summary": summary,
+            }
+        )
+        return
+    if not summary:
+        click.echo(f"{file} is already the live ruleset (version {live_version}); nothing written")
+        return
+    if version is None:
+        click.echo(f"dry run: pushing {file} over version {live_version} would change:")
+    else:
+        click.echo(f"pushed {file}: now version {version}")
+    for line in summary_lines(summary):
+        click.echo(f"  {line}")
+
+
+@click.command("pull", short_help="Print or save the live ruleset.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file (its extension picks the format) instead of stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json", "toml"]),
+    help="Document format (default: YAML, or what the -o file's extension says).",
+)
+def pull(output: Path | None, fmt: str | None) -> None:
+    """Print the live ruleset (YAML by default), or write it to a file."""
+    chosen: Format
+    if fmt is not None:
+        chosen = cast("Format", fmt)
+    elif output is not None:
+        try:
+            chosen = format_of(output)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="-o/--output") from None
+    else:
+        chosen = "yaml"
+    store = open_store()
+    try:
+        text = dump_document(store.ruleset().to_dict(), chosen)
+    except ImportError as exc:
+        raise ConfigError(str(exc)) from None
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    flags = len(store.ruleset().flags)
+    click.echo(f"wrote {output}: version {store.version}, {flags} flags")
+
+
+class _DiffTrouble(click.ClickException):
+    """Exit 2, as diff(1) does for trouble (1 means "different")."""
+
+    exit_code = 2
+
+
+@click.command("diff", short_help="Diff the live ruleset against a file.")
+@click.argument("file", type=existing_file)
+@json_option
+def diff(file: Path, as_json: bool) -> None:
+    """Show how FILE differs from the live ruleset, as a unified diff.
+
+    Exit 0: the same; 1: different; 2 or 3: trouble (2: FILE invalid; 3: store unavailable).
+    """
+    ruleset, problems = problems_of(file)
+    if ruleset is None:
+        raise _DiffTrouble(problem_report(file, problems))
+    store = open_store()
+    live, new = store.ruleset().to_dict(), ruleset.to_dict()
+    lines = document_diff(
+        live, new, old_label=f"live (version {store.version})", new_label=str(file)
+    )
+    if as_json:
+        emit_json(
+            {
+                "file": str(file),
+                "live_version": store.version,
+                "different": bool(lines),
+                "summary": summarize(live, new),
+            }
+        )
+    else:
+        echo_diff(lines)
+    if lines:
+        click.get_current_context().exit(1)
