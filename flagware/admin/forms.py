@@ -50,9 +50,15 @@ def parse_scalar(text: str) -> Any:
 
 
 def _show_scalar(value: Any) -> str:
-    """The inverse of :func:`parse_scalar`: strings that would read back as another type
-    are quoted."""
-    if isinstance(value, str) and parse_scalar(value) == value and "," not in value:
+    """The inverse of :func:`parse_scalar`: strings that would read back as another type,
+    or that a list of values would split, merge or drop, are quoted."""
+    if (
+        isinstance(value, str)
+        and value
+        and parse_scalar(value) == value
+        and not any(char in value for char in ',"')
+        and not value.startswith("[")
+    ):
         return value
     return json.dumps(value, ensure_ascii=False)
 
@@ -73,12 +79,16 @@ def _parse_values(text: str) -> list[Any]:
 
 
 def _split_commas(text: str) -> list[str]:
-    """Split on commas outside double quotes."""
+    """Split on commas outside double quotes (where ``\\"`` does not end the quote)."""
     parts: list[str] = []
     current: list[str] = []
-    quoted = False
+    quoted = escaped = False
     for char in text:
-        if char == '"':
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
             quoted = not quoted
         if char == "," and not quoted:
             parts.append("".join(current))

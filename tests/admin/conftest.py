@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from flagware import MemoryStore, Store
-from flagware.admin import BasicAuth, admin_app
 from flagware.stores.redis import RedisStore
-from tests.admin.support import DOC, PASSWORD, USER, Panel
+from tests.admin.support import DOC, Panel
 
 StoreFactory = Callable[..., Store]
 
@@ -51,4 +50,4 @@ def store(request: pytest.FixtureRequest, make_store: StoreFactory) -> Store:
 
 @pytest.fixture
 def panel(store: Store) -> Panel:
-    return Panel(admin_app(store, auth=BasicAuth(USER, PASSWORD)), store)
+    return Panel.logged_in(store)

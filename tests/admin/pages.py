@@ -6,6 +6,7 @@ named input, textarea and select (checkboxes only when ticked), plus the pressed
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -119,50 +120,50 @@ class _Parser(HTMLParser):
             self._form = None
 
 
-def parse(html: str) -> _Parser:
+def parse(page: str) -> _Parser:
     parser = _Parser()
-    parser.feed(html)
+    parser.feed(page)
     parser.close()
     return parser
 
 
-def forms(html: str) -> list[Form]:
-    return parse(html).forms
+def forms(page: str) -> list[Form]:
+    return parse(page).forms
 
 
-def form(html: str, action: str) -> Form:
+def form(page: str, action: str) -> Form:
     """The one form of the page posting to ``action``."""
-    found = [f for f in forms(html) if f.action == action and f.method == "post"]
+    found = [f for f in forms(page) if f.action == action and f.method == "post"]
     assert len(found) == 1, f"{len(found)} forms post to {action}; actions: " + ", ".join(
-        f.action for f in forms(html)
+        f.action for f in forms(page)
     )
     return found[0]
 
 
-def links(html: str) -> list[str]:
+def links(page: str) -> list[str]:
     """Every href, src and form action of a page."""
-    return parse(html).links
+    return parse(page).links
 
 
-def fieldset(html: str, index: int) -> str:
+def fieldset(page: str, index: int) -> str:
     """The HTML of the strategy fieldset ``id="strategy-<index>"``."""
     match = re.search(
-        rf'<fieldset[^>]*\bid="strategy-{index}"[^>]*>(.*?)</fieldset>', html, re.DOTALL
+        rf'<fieldset[^>]*\bid="strategy-{index}"[^>]*>(.*?)</fieldset>', page, re.DOTALL
     )
     assert match, f"no fieldset strategy-{index} in the page"
     return match.group(1)
 
 
-def variants_block(html: str) -> str:
+def variants_block(page: str) -> str:
     """The HTML of the variants label: the textarea and the messages beside it."""
-    match = re.search(r'<textarea name="variants".*?</label>', html, re.DOTALL)
+    match = re.search(r'<textarea name="variants".*?</label>', page, re.DOTALL)
     assert match, "no variants field in the page"
     return match.group(0)
 
 
-def errors(html: str) -> list[str]:
+def errors(page: str) -> list[str]:
     """The texts of the error messages on a page."""
     return [
-        re.sub(r"<[^>]+>", "", m)
-        for m in re.findall(r'class="(?:notice )?error"[^>]*>(.*?)</(?:p|span|div)>', html, re.S)
+        html.unescape(re.sub(r"<[^>]+>", "", m))
+        for m in re.findall(r'class="(?:notice )?error"[^>]*>(.*?)</(?:p|span|div)>', page, re.S)
     ]

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from flagware import Store
+from flagware.admin import BasicAuth, admin_app
 from flagware.admin.guard import CSRF_COOKIE
 from tests.admin.pages import Fields, Form, form, forms
 
@@ -46,6 +47,11 @@ class Panel:
         self.client.auth = (USER, PASSWORD)
         self.store = store
         self.prefix = prefix
+
+    @classmethod
+    def logged_in(cls, store: Store) -> Panel:
+        """The panel on ``store`` with Basic auth, and a browser logged in to it."""
+        return cls(admin_app(store, auth=BasicAuth(USER, PASSWORD)), store)
 
     def get(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.client.get(self.prefix + path, **kwargs)
