@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NO_STORE",
+    "ONE_SHOT_POLL",
     "REDIS_TIMEOUT",
+    "SERVER_POLL",
     "install_log_handler",
     "is_placeholder",
     "keeps_history",
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 REDIS_TIMEOUT = 2.0  # seconds for connecting to Redis and for each call
+# RedisStore's follower wakes up this often, so closing it waits at most this long. A
+# one-shot command polls often and exits fast; a server polls like any app (pub/sub first).
+ONE_SHOT_POLL = 0.1
+SERVER_POLL = 5.0
 NO_STORE = (
     "no store chosen: pass --redis-url URL (or set FLAGWARE_REDIS_URL) for the ruleset in "
     "Redis, or --rules FILE (or FLAGWARE_RULES) for a rules file"
@@ -95,16 +101,18 @@ def _replay(records: list[logging.LogRecord], level: int = logging.WARNING) -> N
             _LOGGER.handle(record)
 
 
-def open_store(*, need_ruleset: bool = True) -> Store:
+def open_store(*, need_ruleset: bool = True, serving: bool = False) -> Store:
     """The store the global options choose, closed when the command ends.
 
     ``need_ruleset=False`` also accepts a Redis namespace without a ruleset (``push``),
     whose store then serves the fail-closed placeholder (see :func:`is_placeholder`).
+    ``serving`` is for the long-running commands (``admin``, ``demo``).
     """
     ctx = click.get_current_context()
     settings = get_settings()
     if settings.redis_url is not None:
-        return _open_redis(ctx, settings, settings.redis_url, need_ruleset)
+        poll = SERVER_POLL if serving else ONE_SHOT_POLL
+        return _open_redis(ctx, settings, settings.redis_url, need_ruleset, poll)
     if settings.rules is not None:
         return _open_file(ctx, settings.rules)
     raise ConfigError(NO_STORE)
@@ -140,7 +148,9 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + netloc))
 
 
-def _open_redis(ctx: click.Context, settings: Settings, url: str, need_ruleset: bool) -> Store:
+def _open_redis(
+    ctx: click.Context, settings: Settings, url: str, need_ruleset: bool, poll: float
+) -> Store:
     try:
         import redis  # noqa: PLC0415 - optional extra
 
@@ -165,7 +175,11 @@ def _open_redis(ctx: click.Context, settings: Settings, url: str, need_ruleset: 
     with _held_logs() as records:
         try:
             store = RedisStore(
-                client, namespace=settings.namespace, snapshot_path=False, owns_client=True
+                client,
+                namespace=settings.namespace,
+                poll_interval=poll,
+                snapshot_path=False,
+                owns_client=True,
             )
         except ValueError as exc:  # the namespace
             client.close()

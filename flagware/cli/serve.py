@@ -69,7 +69,7 @@ def admin(host: str, port: int) -> None:
         from flagware.admin import admin_app  # noqa: PLC0415 - needs the admin extra
     except ImportError:
         raise ConfigError(NEEDS_ADMIN_EXTRA) from None
-    store = open_store(need_ruleset=False)
+    store = open_store(need_ruleset=False, serving=True)
     if is_placeholder(store):
         click.echo(f"note: {get_settings().store_label()} has no ruleset yet", err=True)
     app = admin_app(store, auth=auth)
@@ -94,7 +94,7 @@ def demo(host: str, port: int) -> None:
     settings = get_settings()
     store: Store
     if settings.has_store:
-        store = open_store(need_ruleset=False)
+        store = open_store(need_ruleset=False, serving=True)
         where = settings.store_label()
     else:
         store = click.get_current_context().find_root().with_resource(MemoryStore(demo_ruleset()))
