@@ -99,6 +99,30 @@ def _split_commas(text: str) -> list[str]:
     return parts
 
 
+def _show_id(account_id: str) -> str:
+    """An account id on its own line; quoted if splitting the line would change it."""
+    if _SPLIT.search(account_id) or account_id.startswith('"'):
+        return json.dumps(account_id, ensure_ascii=False)
+    return account_id
+
+
+def _parse_ids(text: str) -> list[str]:
+    """Account ids one per line, or separated by commas or spaces; a quoted line is one id."""
+    ids: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith('"'):
+            try:
+                loaded = json.loads(line)
+            except ValueError:
+                loaded = None
+            if isinstance(loaded, str):
+                ids.append(loaded)
+                continue
+        ids.extend(i for i in _SPLIT.split(line) if i)
+    return ids
+
+
 def _show_when(conditions: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(
         f"{c.get('attribute', '')} {c.get('op', '')} {_show_values(c.get('values', []))}"
@@ -144,7 +168,7 @@ class StrategyForm:
         if kind == "percentage":
             form.percent = _show_scalar(doc.get("percent", ""))
         elif kind == "accounts":
-            form.ids = "\n".join(str(i) for i in doc.get("ids", []))
+            form.ids = "\n".join(_show_id(str(i)) for i in doc.get("ids", []))
         elif kind == "last_digit":
             form.digits = [d for d in doc.get("digits", []) if isinstance(d, int)]
         elif kind == "attribute":
@@ -189,7 +213,7 @@ class StrategyForm:
         if self.type == "percentage":
             doc["percent"] = parse_scalar(self.percent)
         elif self.type == "accounts":
-            doc["ids"] = [i for i in _SPLIT.split(self.ids) if i]
+            doc["ids"] = _parse_ids(self.ids)
         elif self.type == "last_digit":
             doc["digits"] = self.digits
         elif self.type == "attribute":

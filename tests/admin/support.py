@@ -6,6 +6,7 @@ and on a RedisStore (the session's real redis-server, a namespace of its own).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp
 from flagware import Store
 from flagware.admin import BasicAuth, admin_app
 from flagware.admin.guard import CSRF_COOKIE
-from tests.admin.pages import Fields, Form, form, forms
+from tests.admin.pages import Form, form, forms
 
 USER = "ann"
 PASSWORD = "correct horse"
@@ -56,7 +57,9 @@ class Panel:
     def get(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.client.get(self.prefix + path, **kwargs)
 
-    def post(self, path: str, data: Fields | None = None, **kwargs: Any) -> httpx2.Response:
+    def post(
+        self, path: str, data: Mapping[str, str | list[str]] | None = None, **kwargs: Any
+    ) -> httpx2.Response:
         return self.client.post(self.prefix + path, data=data or {}, **kwargs)
 
     def page(self, path: str) -> str:

@@ -76,6 +76,8 @@ TRICKY: dict[str, Any] = {
                     "values": ['say "hi"', '",', "", "[1]", "back\\slash", 'x\\",y', "ünï"],
                 },
                 {"type": "attribute", "attribute": "name", "op": "regex", "values": ["^a.*,b$"]},
+                # account ids with spaces, commas or quotes are one id each
+                {"type": "accounts", "ids": ["Jane Doe", "a,b", '"quoted"', " lead", "plain"]},
             ]
         },
         "killed": {"enabled": False, "strategies": [{"type": "everyone"}]},
