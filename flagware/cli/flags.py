@@ -28,8 +28,20 @@ from flagware.stores.base import Store
 
 __all__ = ["disable", "enable", "list_flags", "set_flag", "show"]
 
-LIST_HISTORY = 200  # audit entries `list` scans for each flag's last change
+# Audit entries `list` and `show` read: each holds a whole document, and a store's
+# history(flag=...) reads every entry kept, so these commands look at the newest only.
+RECENT_HISTORY = 200
 SHOW_HISTORY = 10
+
+
+def _touched(change: Change) -> list[str]:
+    """The flags a change added, changed or removed (what Change.touches looks at)."""
+    summary = change.summary
+    return [
+        name
+        for key in ("flags_added", "flags_changed", "flags_removed")
+        for name in summary.get(key, ())
+    ]
 
 
 def _flag(store: Store, name: str) -> Flag:
@@ -57,11 +69,10 @@ def list_flags(as_json: bool) -> None:
     store = open_store()
     ruleset = store.ruleset()
     last: dict[str, Change] = {}
-    if keeps_history(store):  # one read of the recent history, matched to every flag
-        for change in reversed(store.history(limit=LIST_HISTORY)):
-            for name in ruleset.flags:
-                if change.touches(name):
-                    last[name] = change
+    if keeps_history(store):  # one read of the recent history, newest first
+        for change in store.history(limit=RECENT_HISTORY):
+            for name in _touched(change):
+                last.setdefault(name, change)
     if as_json:
         emit_json(
             {
@@ -104,7 +115,8 @@ def show(name: str, as_json: bool) -> None:
     """One flag: its document, who it is released to, and its recent changes."""
     store = open_store()
     flag = _flag(store, name)
-    changes = store.history(name, limit=SHOW_HISTORY) if keeps_history(store) else []
+    recent = store.history(limit=RECENT_HISTORY) if keeps_history(store) else []
+    changes = [c for c in recent if name in _touched(c)][:SHOW_HISTORY]
     if as_json:
         emit_json(
             {

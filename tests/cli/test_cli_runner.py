@@ -418,3 +418,27 @@ def test_yaml_pull_on_a_file_is_the_document(on_file: Any) -> None:
     result = on_file("pull")
     assert result.exit_code == 0, result.output
     assert yaml.safe_load(result.stdout) == DOC
+
+
+def test_list_and_show_name_each_flags_latest_change(on_redis: Any, live: Live) -> None:
+    live.seed(DOC, actor="bob")
+    assert on_redis("--actor", "carol", "set", "dark_mode", "--percent", "30").exit_code == 0
+    assert on_redis("--actor", "dave", "test-users", "add", "qa-1").exit_code == 0
+
+    listed = on_redis("list", "--json")
+    assert listed.exit_code == 0, listed.output
+    last = {f["name"]: f["last_change"] for f in json.loads(listed.stdout)["flags"]}
+    assert (last["dark_mode"]["version"], last["dark_mode"]["actor"]) == (2, "carol")
+    assert (last["new_checkout"]["version"], last["new_checkout"]["actor"]) == (1, "bob")
+
+    text = on_redis("list")
+    row = next(line for line in text.stdout.splitlines() if line.startswith("dark_mode"))
+    assert row.split()[:4] == ["dark_mode", "on", "30%", "of"]
+    assert "v2 " in row
+    assert "carol (set)" in row
+
+    shown = on_redis("show", "dark_mode", "--json")
+    assert [(c["version"], c["actor"]) for c in json.loads(shown.stdout)["history"]] == [
+        (2, "carol"),
+        (1, "bob"),
+    ]
