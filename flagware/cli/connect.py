@@ -8,6 +8,7 @@ writes RedisStore's on-disk snapshot: it must act on what Redis holds, nothing o
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ import click
 from flagware.cli.errors import ConfigError, Unavailable
 from flagware.cli.settings import Settings, get_settings
 from flagware.errors import RulesetError, StoreError
+from flagware.loading import MAX_DOCUMENT_BYTES
+from flagware.ruleset import Ruleset
 from flagware.stores.base import Store
 from flagware.stores.file import FileStore
 
@@ -192,16 +195,16 @@ def _open_redis(
     if health.source != "fail-closed":
         _replay(records, logging.INFO if settings.verbose else logging.WARNING)
         return store
-    # Redis answered but the store found nothing it can serve.
+    # Redis answered but the store found nothing it can serve: nothing there, or a
+    # document that does not validate (say why, in the validation's own words).
     try:
-        invalid = bool(client.hexists(f"{{flagware:{settings.namespace}}}:ruleset", "doc"))
+        raw = client.hget(f"{{flagware:{settings.namespace}}}:ruleset", "doc")
     except (redis.RedisError, OSError) as exc:
         raise Unavailable(f"lost Redis at {where}: {exc}") from None
-    if invalid and need_ruleset:
-        _replay(records, logging.ERROR)  # the validation problems, with their paths
+    if need_ruleset and raw is not None:
         raise Unavailable(
-            f"the ruleset in Redis namespace {settings.namespace!r} is invalid (problems "
-            "above); push a valid one with `flagware push FILE`"
+            f"the ruleset in Redis namespace {settings.namespace!r} is invalid; push a valid "
+            f"one with `flagware push FILE`\n{_problems(raw)}"
         )
     if need_ruleset:
         raise Unavailable(
@@ -211,6 +214,19 @@ def _open_redis(
     if settings.verbose:
         _replay(records, logging.INFO)
     return store
+
+
+def _problems(raw: bytes | str) -> str:
+    """Why a document in Redis is not a ruleset, one problem a line."""
+    try:
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            raise RulesetError(["<document>: larger than the document size limit"])
+        Ruleset.from_dict(json.loads(raw))
+    except RulesetError as exc:
+        return "\n".join(f"  - {problem}" for problem in exc.problems)
+    except (ValueError, RecursionError) as exc:
+        return f"  - <document>: not valid JSON: {exc}"
+    return "  - it validates now: someone fixed it meanwhile; try again"
 
 
 def _redis_store(store: Store) -> RedisStore | None:
