@@ -174,7 +174,7 @@ def test_an_unreachable_redis_is_one_line_and_exit_3_quickly(cli: Cli) -> None:
     assert result.returncode == 3
     assert result.stderr.startswith(f"Error: cannot reach Redis at {url}")
     assert result.stderr.count("\n") == 1
-    assert elapsed < 10
+    assert elapsed < 20  # generous: it includes starting Python on a busy machine
 
 
 def test_no_store_chosen_is_exit_2_saying_how_to_choose(cli: Cli) -> None:

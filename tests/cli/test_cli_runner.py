@@ -4,6 +4,8 @@ smaller cases of each command, on files and on the suite's Redis."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from flagware import load_ruleset
 from flagware.cli.app import cli as flagware_cli
+from flagware.cli.connect import REDIS_TIMEOUT
 from tests.cli.conftest import DOC, RULES, Live
 from tests.redis_server import RedisServer, free_port
 
@@ -268,6 +271,28 @@ def test_bad_redis_options_are_configuration_errors() -> None:
     assert "invalid Redis URL" in scheme.stderr
     empty_actor = run("--actor", " ", "--rules", "x.yaml", "list")
     assert empty_actor.exit_code == 2
+
+
+def test_a_redis_that_never_answers_is_exit_3_within_the_timeout() -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog), never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        started = time.monotonic()
+        result = run("--redis-url", url, "list")
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 3
+    assert result.stderr == f"Error: cannot reach Redis at {url}: Timeout reading from socket\n"
+    assert REDIS_TIMEOUT <= elapsed < REDIS_TIMEOUT + 4
+
+
+def test_a_closed_port_is_exit_3_at_once() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    started = time.monotonic()
+    result = run("--redis-url", url, "test-users", "add", "x")
+    assert result.exit_code == 3
+    assert result.stderr.startswith(f"Error: cannot reach Redis at {url}: ")
+    assert time.monotonic() - started < 2
 
 
 def test_a_bad_namespace_is_a_configuration_error(redis_server: RedisServer) -> None:
