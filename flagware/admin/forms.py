@@ -52,6 +52,8 @@ def parse_scalar(text: str) -> Any:
 def _show_scalar(value: Any) -> str:
     """The inverse of :func:`parse_scalar`: strings that would read back as another type,
     or that a list of values would split, merge or drop, are quoted."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 25.0 reads back as 25, validated to 25.0 again
     if (
         isinstance(value, str)
         and value

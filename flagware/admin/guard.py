@@ -88,21 +88,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        name = await self._authenticate(conn)
-        if not name:
-            headers = {"WWW-Authenticate": self.challenge} if self.challenge else None
-            response = PlainTextResponse(
-                "Authentication required: the flagware admin panel needs an operator login.",
-                status_code=401,
-                headers=headers,
-            )
-            await response(scope, receive, send)
-            return
-        scope[_OPERATOR] = name
-        existing = conn.cookies.get(CSRF_COOKIE)
-        token = existing if existing and len(existing) >= 32 else secrets.token_urlsafe(32)
-        scope[_TOKEN] = token
-        set_cookie = None if token == existing else self._cookie(conn, token)
+        set_cookie: bytes | None = None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -114,6 +100,22 @@ class Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
+        name = await self._authenticate(conn)
+        if not name:
+            headers = {"WWW-Authenticate": self.challenge} if self.challenge else None
+            response = PlainTextResponse(
+                "Authentication required: the flagware admin panel needs an operator login.",
+                status_code=401,
+                headers=headers,
+            )
+            await response(scope, receive, send_with_headers)
+            return
+        scope[_OPERATOR] = name
+        existing = conn.cookies.get(CSRF_COOKIE)
+        token = existing if existing and len(existing) >= 32 else secrets.token_urlsafe(32)
+        scope[_TOKEN] = token
+        if token != existing:
+            set_cookie = self._cookie(conn, token)
         await self.app(scope, receive, send_with_headers)
 
     async def _authenticate(self, conn: HTTPConnection) -> str | None:

@@ -58,6 +58,8 @@ def test_every_route_asks_for_credentials(store: Store, method: str, path: str) 
     assert response.headers["www-authenticate"].startswith('Basic realm="flagware admin"')
     assert "flagware_admin_csrf" not in response.headers.get("set-cookie", "")
     assert "beta" not in response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert "admin.css" not in response.text
     assert store.version == version
 
