@@ -41,6 +41,7 @@ from flagware.changes import Change
 from flagware.errors import RulesetError, StoreError, VersionConflict
 from flagware.model import Account
 from flagware.presenting import document_diff, rollout_summary, strategy_summary
+from flagware.ruleset import Ruleset
 from flagware.stores.base import Store
 from flagware.validation import FLAG_NAME
 
@@ -295,6 +296,10 @@ class _Panel:
                 status_code=422,
             )
 
+        unchanged = current is not None and seen == fingerprint(current.to_dict())
+        if unchanged and current is not None and _normalized(name, new_doc) == current.to_dict():
+            return self.redirect(request, "flag", {"unchanged": 1}, name=name)
+
         def change(doc: dict[str, Any]) -> None:
             if fingerprint(doc["flags"].get(name)) != seen:
                 raise _StaleEdit
@@ -545,6 +550,14 @@ class _Panel:
             rows=rows,
             is_test_user=account is not None and account.id in self.store.ruleset().test_users,
         )
+
+
+def _normalized(name: str, flag_doc: dict[str, Any]) -> dict[str, Any] | None:
+    """A flag's document as the store would keep it (None if invalid)."""
+    try:
+        return Ruleset.from_dict({"flags": {name: flag_doc}}).flags[name].to_dict()
+    except RulesetError:
+        return None
 
 
 def _safe_doc(form: FlagForm) -> dict[str, Any] | None:

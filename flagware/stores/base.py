@@ -45,6 +45,10 @@ def coerce_ruleset(value: RulesetLike, *, source: str | None = None) -> Ruleset:
     raise TypeError(f"expected a Ruleset or a ruleset document (dict), got {type(value).__name__}")
 
 
+def _canonical(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
 def _check_size(ruleset: Ruleset) -> None:
     """Refuse to write what no store would load back (the document size limit)."""
     size = len(json.dumps(ruleset.to_dict(), separators=(",", ":")).encode("utf-8"))
@@ -137,10 +141,13 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         with self._write_lock, self._writers_turn():
             for attempt in range(attempts):
                 version, draft = self._latest()  # a fresh copy: change may edit it
+                before = _canonical(draft) if version else None
                 result = change(draft)
                 if not isinstance(result, Ruleset):
                     result = Ruleset.from_dict(draft if result is None else result)
                 ruleset = result
+                if _canonical(ruleset.to_dict()) == before:
+                    return version
                 _check_size(ruleset)
                 committed = self._try_commit(ruleset, version, actor or DEFAULT_ACTOR, action)
                 if committed is not None:

@@ -117,6 +117,7 @@ def test_hostile_values_in_form_fields_read_back_unchanged(evil: Panel) -> None:
     before = evil.store.ruleset().to_dict()
     assert evil.save("f").status_code == 303
     assert evil.store.ruleset().to_dict() == before
+    assert evil.save("f", s0__when="plan eq pro").status_code == 303
     assert evil.store.history()[0].actor == EVIL_OPERATOR
     # The hostile test user can be removed through its own form.
     assert evil.submit(remove[0]).status_code == 303

@@ -95,6 +95,14 @@ class WriteContract:
         assert store.save(DOC_A) == version + 1
         assert store.version == version + 1
 
+    def test_an_edit_that_changes_nothing_writes_nothing(self, store: Store) -> None:
+        version, history = store.version, len(store.history())
+        assert store.update(lambda doc: None) == version
+        store.add_test_user(sorted(store.ruleset().test_users)[0])
+        assert store.save(store.ruleset().to_dict()) == version
+        assert (store.version, len(store.history())) == (version, history)
+        assert store.add_test_user("someone-new") == version + 1
+
     def test_save_with_the_current_expected_version(self, store: Store) -> None:
         version = store.save(DOC_B, expected_version=store.version)
         assert store.version == version

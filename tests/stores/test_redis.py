@@ -192,10 +192,17 @@ def test_update_edits_the_latest_document_in_redis(
     write_directly(raw, namespace, json.dumps(DOC_B), 2, publish=False)  # no poll for 600 s
     assert store.ruleset() == Ruleset.from_dict(DOC_A)
     seen: list[dict[str, Any]] = []
-    version = store.update(lambda doc: seen.append(json.loads(json.dumps(doc))))
+
+    def change(doc: dict[str, Any]) -> None:
+        seen.append(json.loads(json.dumps(doc)))
+        doc["test_users"] = [*doc["test_users"], "edited"]
+
+    version = store.update(change)
     assert seen == [canonical(DOC_B)]
     assert version == 3
-    assert store.ruleset() == Ruleset.from_dict(DOC_B)
+    assert store.ruleset() == Ruleset.from_dict(
+        {**DOC_B, "test_users": [*canonical(DOC_B)["test_users"], "edited"]}
+    )
     with pytest.raises(VersionConflict):
         store.save(DOC_A, expected_version=2)
 
