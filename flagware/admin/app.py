@@ -8,6 +8,7 @@ and an edit is refused if that changed meanwhile, so nobody silently overwrites 
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -46,6 +47,8 @@ from flagware.stores.base import Store
 from flagware.validation import FLAG_NAME
 
 __all__ = ["admin_app"]
+
+logger = logging.getLogger("flagware")
 
 _HERE = Path(__file__).parent
 HISTORY_SHOWN = 200
@@ -137,6 +140,7 @@ class _Panel:
             csrf=csrf_token(request),
             store=self.store,
             version=self.store.version,
+            history_problem=getattr(request.state, "history_problem", None),
             **context,
         )
         return HTMLResponse(page, status_code=status_code)
@@ -157,10 +161,35 @@ class _Panel:
         return fields
 
     async def history(self, flag: str | None = None, limit: int = HISTORY_SHOWN) -> list[Change]:
+        """Recorded changes; raises StoreError (shown as "store unavailable") if unreadable."""
+        return await run_in_threadpool(self.store.history, flag, limit)
+
+    async def recent_history(
+        self, request: Request, flag: str | None = None, limit: int = HISTORY_SHOWN
+    ) -> list[Change]:
+        """Changes shown beside a page's main content: if the store cannot read them, the
+        page still works and says so, rather than showing "No recorded changes"."""
         try:
-            return await run_in_threadpool(self.store.history, flag, limit)
-        except StoreError:
+            return await self.history(flag, limit)
+        except StoreError as error:
+            logger.warning("flagware admin: the history could not be read: %s", error)
+            request.state.history_problem = str(error)
             return []
+
+    async def store_unavailable(self, request: Request, error: Exception) -> Response:
+        """A store failure (e.g. Redis down): a page that says so, never a bare 500."""
+        logger.warning("flagware admin: %s %s failed: %s", request.method, request.url.path, error)
+        if request.method == "POST":
+            problem = (
+                f"Not saved: the flag store failed ({error}). The apps keep serving the rules "
+                "they already have. Try again once the store is back; its History shows "
+                "whether the change went through."
+            )
+        else:
+            problem = f"The history could not be read ({error}). Try again once it is back."
+        return self.render(
+            request, "refused.html", 503, heading="Store unavailable", problem=problem
+        )
 
     # --- Flags. ----------------------------------------------------------------------------
 
@@ -170,7 +199,7 @@ class _Panel:
         names = sorted(n for n in ruleset.flags if query.lower() in n.lower())
         last: dict[str, Change] = {}
         # Audit entries carry whole documents: scan only the recent ones for "last change".
-        for change in await self.history(None, LAST_CHANGE_SCAN):
+        for change in await self.recent_history(request, None, LAST_CHANGE_SCAN):
             for name in change.summary.get("flags_changed", []) + change.summary.get(
                 "flags_added", []
             ):
@@ -262,7 +291,7 @@ class _Panel:
             seen=seen,
             problems=problems,
             conflict=conflict,
-            changes=await self.history(name, 20),
+            changes=await self.recent_history(request, name, 20),
             saved=request.query_params.get("saved"),
         )
 
@@ -323,7 +352,7 @@ class _Panel:
     async def _conflict(
         self, request: Request, name: str, form: FlagForm, seen: str
     ) -> HTMLResponse:
-        changes = await self.history(name, 1)
+        changes = await self.recent_history(request, name, 1)
         who = f" by {changes[0].actor} (version {changes[0].version})" if changes else ""
         current = self.store.ruleset().flags.get(name)
         message = (
@@ -346,7 +375,7 @@ class _Panel:
             attempted=document_diff(
                 current_doc, _safe_doc(form), old_label="current", new_label="your edit"
             ),
-            changes=await self.history(name, 20),
+            changes=await self.recent_history(request, name, 20),
             saved=None,
         )
 
@@ -607,4 +636,5 @@ def admin_app(
     ]
     panel.paths = {r.name: r.path_format for r in routes if isinstance(r, Route)}
     panel.paths["static"] = "/static{path}"
-    return Guard(Starlette(routes=routes), auth)
+    app = Starlette(routes=routes, exception_handlers={StoreError: panel.store_unavailable})
+    return Guard(app, auth)
