@@ -23,6 +23,7 @@ from flagware.cli.output import (
     table,
 )
 from flagware.cli.settings import get_settings
+from flagware.errors import VersionConflict
 from flagware.presenting import document_diff
 from flagware.stores.base import Store
 
@@ -141,8 +142,16 @@ def restore(version: int, yes: bool) -> None:
     echo_diff(lines)
     if not yes:
         click.confirm(f"Restore version {version} over version {live_version}?", abort=True)
-    try:
-        new_version = store.restore(version, actor=get_settings().actor)
-    except KeyError:
-        raise Refused(f"version {version} is no longer in the recorded history") from None
+    try:  # only over the version whose diff was shown: the prompt may have waited a while
+        new_version = store.save(
+            dict(target.document),
+            actor=get_settings().actor,
+            expected_version=live_version,
+            action=f"restore {version}",
+        )
+    except VersionConflict:
+        raise Refused(
+            f"the ruleset changed since version {live_version} while you were asked; nothing "
+            "was written: run restore again to see the difference with what is live now"
+        ) from None
     click.echo(f"restored version {version} as version {new_version}")

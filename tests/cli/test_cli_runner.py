@@ -3,18 +3,20 @@ smaller cases of each command, on files and on the suite's Redis."""
 
 from __future__ import annotations
 
+import copy
 import json
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import redis
 import yaml
 from click.testing import CliRunner, Result
 
-from flagware import load_ruleset
+from flagware import Ruleset, load_ruleset
 from flagware.cli.app import cli as flagware_cli
 from flagware.cli.connect import REDIS_TIMEOUT
 from tests.cli.conftest import DOC, RULES, Live
@@ -367,6 +369,29 @@ def test_restore_of_a_live_or_unknown_version_changes_nothing(on_redis: Any, liv
     assert missing.exit_code == 1
     assert "version 99 is not in the recorded history (recorded: 1 to 1)" in missing.stderr
     assert live.read()[0] == 1
+
+
+def test_restore_is_refused_if_the_ruleset_changed_while_asking(
+    on_redis: Any, live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator confirmed the diff against version 2: a change made meanwhile by
+    someone else is not silently overwritten."""
+    changed = copy.deepcopy(DOC)
+    changed["flags"]["dark_mode"]["strategies"][0]["percent"] = 50
+    live.seed(DOC, changed)
+    colleague = copy.deepcopy(changed)
+    colleague["test_users"] = ["testuser1", "qa-2"]
+
+    def confirm_while_a_colleague_saves(*args: Any, **kwargs: Any) -> bool:
+        live.seed(colleague, actor="colleague")  # version 3, while the prompt waits
+        return True
+
+    monkeypatch.setattr(click, "confirm", confirm_while_a_colleague_saves)
+    result = on_redis("restore", "1")
+    assert result.exit_code == 1, result.output
+    assert "changed since version 2" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert live.read() == (3, Ruleset.from_dict(colleague).to_dict())
 
 
 def test_pushes_that_change_nothing_or_are_invalid_write_nothing(
