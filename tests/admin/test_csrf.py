@@ -114,7 +114,8 @@ def test_a_write_without_the_cookie_is_refused(panel: Panel, write: WriteRoute) 
 @pytest.mark.parametrize(
     "origin",
     ["https://evil.example", "http://testserver.evil.example", "https://testserver",
-     "http://testserver:8080"],
+     "http://testserver:8080",
+     "null"],  # a sandboxed iframe on any site, e.g. a sibling subdomain that set the cookie
 )  # fmt: skip
 def test_a_write_from_another_origin_is_refused_even_with_the_token(
     panel: Panel, write: WriteRoute, origin: str
