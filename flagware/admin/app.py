@@ -543,7 +543,7 @@ class _Panel:
         rows: list[Any] = []
         account: Account | None = None
         if account_id:
-            found = self.lookup_account(account_id) if self.lookup_account else None
+            found = await self._look_up(account_id, problems)
             attributes: dict[str, Any] = dict(found.attributes) if found else {}
             for line in attributes_text.splitlines():
                 if line.strip():
@@ -580,6 +580,21 @@ class _Panel:
             is_test_user=account is not None and account.id in self.store.ruleset().test_users,
         )
 
+    async def _look_up(self, account_id: str, problems: list[str]) -> Account | None:
+        """The application's account, found off the event loop (it may query a database);
+        if the lookup fails, a problem for the page (the details go to the log only)."""
+        if self.lookup_account is None:
+            return None
+        try:
+            return await run_in_threadpool(self.lookup_account, account_id)
+        except Exception:
+            logger.exception("flagware admin: lookup_account(%r) raised", account_id)
+            problems.append(
+                f"looking up account {account_id!r} failed, so it cannot be explained with its "
+                "real number and attributes (the server log has the error)"
+            )
+            return None
+
 
 def _normalized(name: str, flag_doc: dict[str, Any]) -> dict[str, Any] | None:
     """A flag's document as the store would keep it (None if invalid)."""
@@ -610,7 +625,8 @@ def admin_app(
         the operator's name, recorded in the audit history, or None to refuse (it may be
         async). :class:`~flagware.admin.BasicAuth` checks one configured user and password.
     :param lookup_account: optional; finds an account by id for "explain for account X",
-        so the panel uses its real number and attributes.
+        so the panel uses its real number and attributes. It is called in a worker thread
+        (it may query a database); if it raises, the page says the lookup failed.
     :param title: shown in the page header, e.g. the environment's name.
     """
     if auth is None:

@@ -3,6 +3,7 @@ history and restore; each one checked in the store, not only on the page."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from pathlib import Path
@@ -230,6 +231,35 @@ def test_explain_uses_the_application_s_account_lookup(make_store: Any) -> None:
     assert shown == expected(
         store, Account("acct-5", number=3, attributes={"country": "NL", "plan": "free"})
     )
+
+
+def test_explain_looks_accounts_up_off_the_event_loop(make_store: Any) -> None:
+    """The application's lookup may query a database: it must not stall every request."""
+    store = make_store("memory", flagware.load_ruleset(EXAMPLES).to_dict())
+
+    def lookup(account_id: str) -> Account:
+        with pytest.raises(RuntimeError):
+            asyncio.get_running_loop()  # a worker thread has none
+        return Account(account_id, number=2)
+
+    panel = Panel(admin_app(store, auth=BasicAuth(USER, PASSWORD), lookup_account=lookup), store)
+    assert explained(panel.page("/explain?account=acct-5"))["lucky_digits"][0] is True
+
+
+def test_explain_says_when_the_account_lookup_fails(
+    make_store: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = make_store("memory", flagware.load_ruleset(EXAMPLES).to_dict())
+
+    def lookup(account_id: str) -> Account:
+        raise ConnectionError("accounts db at postgres://app:s3cret@db/app is down")
+
+    panel = Panel(admin_app(store, auth=BasicAuth(USER, PASSWORD), lookup_account=lookup), store)
+    page = panel.page("/explain?account=acct-5")
+    assert any("looking up account 'acct-5' failed" in e for e in errors(page))
+    assert "s3cret" not in page  # the details go to the log, not to the page
+    assert "explain-results" not in page  # no answers without the account's real attributes
+    assert "s3cret" in caplog.text
 
 
 @pytest.mark.parametrize(
