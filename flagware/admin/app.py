@@ -58,6 +58,10 @@ LAST_CHANGE_SCAN = 50
 class _StaleEdit(Exception):
     """The flag changed since the operator opened the form."""
 
+    def __init__(self, message: str = "", current: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.current = current  # the flag's document as the store holds it now
+
 
 def _when(at: float) -> str:
     return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -331,7 +335,7 @@ class _Panel:
 
         def change(doc: dict[str, Any]) -> None:
             if fingerprint(doc["flags"].get(name)) != seen:
-                raise _StaleEdit
+                raise _StaleEdit(current=doc["flags"].get(name))
             new_doc.update(
                 {k: v for k, v in doc["flags"].get(name, {}).items() if k in ("enabled", "salt")}
             )
@@ -345,23 +349,28 @@ class _Panel:
             return await self._flag_page(
                 request, name, form, seen, problems_by_field(error.problems, name), status_code=422
             )
-        except _StaleEdit:
-            return await self._conflict(request, name, form, seen)
+        except _StaleEdit as stale:
+            return await self._conflict(request, name, form, stale.current)
         return self.redirect(request, "flag", {"saved": version}, name=name)
 
     async def _conflict(
-        self, request: Request, name: str, form: FlagForm, seen: str
+        self, request: Request, name: str, form: FlagForm, current_doc: dict[str, Any] | None
     ) -> HTMLResponse:
+        """The refusal of a stale edit, showing the flag as the store holds it now (read in
+        the edit itself: the in-memory ruleset of a RedisStore may not have caught up)."""
         changes = await self.recent_history(request, name, 1)
         who = f" by {changes[0].actor} (version {changes[0].version})" if changes else ""
-        current = self.store.ruleset().flags.get(name)
+        current = (
+            Ruleset.from_dict({"flags": {name: current_doc}}).flags[name]
+            if current_doc is not None
+            else None
+        )
         message = (
             f"Not saved: {name} was changed{who} after you opened this page. "
             "Its current rules are shown below; your edit is kept underneath for reference."
             if current is not None
             else f"Not saved: {name} was deleted{who} after you opened this page."
         )
-        current_doc = current.to_dict() if current else None
         return self.render(
             request,
             "flag.html",

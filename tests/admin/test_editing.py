@@ -14,7 +14,7 @@ import pytest
 import flagware
 from flagware import Store
 from tests.admin.pages import errors, fieldset, form, variants_block
-from tests.admin.support import USER, Panel, on_both_stores, redirected_to, snapshot
+from tests.admin.support import DOC, USER, Panel, on_both_stores, redirected_to, snapshot
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules.yaml"
 
@@ -221,6 +221,33 @@ def test_a_change_to_another_flag_meanwhile_does_not_block_the_edit(panel: Panel
     assert doc["flags"]["beta"]["strategies"][0]["percent"] == 90
     assert doc["flags"]["other"] == {"strategies": []}  # bob's change is kept
     assert "someone" in doc["test_users"]
+
+
+class LaggingStore(flagware.MemoryStore):
+    """Serves an older ruleset than it writes to: a RedisStore whose follower has not yet
+    applied a colleague's change (the edit itself reads what Redis holds)."""
+
+    served: flagware.Ruleset | None = None
+
+    def ruleset(self) -> flagware.Ruleset:
+        return self.served or super().ruleset()
+
+
+def test_a_refused_edit_shows_the_flag_as_stored_even_before_it_is_served() -> None:
+    store = LaggingStore(copy.deepcopy(DOC))
+    panel = Panel.logged_in(store)
+    found = panel.form("/flags/beta", "/flags/beta")
+    store.served = store.ruleset()  # the colleague's change below is not served yet
+    store.set_flag("beta", {"strategies": [{"type": "percentage", "percent": 5}]}, actor="bob")
+    response = panel.submit(found, ("save", "1"), s0__percent="90")
+    assert response.status_code == 409
+    shown = form(response.text, "/flags/beta")
+    assert float(shown.value("s0.percent")) == 5  # bob's rules, not the served ones
+    assert "released to: <strong>5% of accounts</strong>" in response.text.lower()
+    store.served = None
+    response = panel.submit(shown, ("save", "1"), s0__percent="6")  # and it saves
+    assert redirected_to(response, "/flags/beta")
+    assert store.ruleset().to_dict()["flags"]["beta"]["strategies"][0]["percent"] == 6
 
 
 def test_an_edit_of_a_flag_deleted_meanwhile_is_refused(panel: Panel) -> None:
