@@ -394,6 +394,9 @@ class _Panel:
         if isinstance(fields, Response):
             return fields
         enabled = fields.get("enabled") == "on"
+        flag = self.store.ruleset().flags.get(name)
+        if flag is not None and flag.enabled == enabled:  # e.g. a second click
+            return self.redirect(request, "flag", {"unchanged": 1}, name=name)
         try:
             version = await run_in_threadpool(
                 self.store.set_enabled, name, enabled, actor=operator(request)
@@ -439,6 +442,8 @@ class _Panel:
                 saved=None,
                 problems=["Give the account id of the test user."],
             )
+        if (account in self.store.ruleset().test_users) != remove:
+            return self.redirect(request, "test_users", {"unchanged": 1})
         write = self.store.remove_test_user if remove else self.store.add_test_user
         try:
             version = await run_in_threadpool(write, account, actor=operator(request))

@@ -384,3 +384,25 @@ def test_the_flag_list_finds_flags_and_names_their_last_change(panel: Panel) -> 
     page = panel.page("/?q=ILO")
     assert re.findall(r'<tr data-name="([^"]+)">', page) == ["pilot"]
     assert "No flag matches “nothing”." in panel.page("/?q=nothing")
+
+
+def test_repeating_a_kill_switch_or_test_user_change_writes_nothing(store: Store) -> None:
+    panel = Panel.logged_in(store)
+    flag = sorted(store.ruleset().flags)[0]
+    panel.submit(panel.form(f"/flags/{flag}", f"/flags/{flag}/enabled"))
+    version = store.version
+    assert store.ruleset().flags[flag].enabled is False
+    # The same form again, as a second click from a page that was not reloaded.
+    repeated = panel.client.post(
+        f"/flags/{flag}/enabled",
+        data={"csrf_token": panel.token, "enabled": "off"},
+        follow_redirects=True,
+    )
+    assert repeated.status_code == 200
+    assert "Nothing changed" in repeated.text
+    user = sorted(store.ruleset().test_users)[0]
+    again = panel.client.post(
+        "/test-users", data={"csrf_token": panel.token, "account": user}, follow_redirects=True
+    )
+    assert "Nothing changed" in again.text
+    assert store.version == version
