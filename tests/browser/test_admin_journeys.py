@@ -267,7 +267,7 @@ def test_history_shows_the_change_and_restores_the_version_before(
         page.get_by_role("button", name=f"Restore version {seed}"),
         lambda: not servers.app_flags(account)[FLAG],
     )
-    assert dialogs == [f"Restore version {seed}?"]
+    assert dialogs == [f"Restore version {seed}?"], dialogs
     restored = saved_version(page)
     top = page.get_by_role("row").filter(
         has=page.get_by_role("link", name=f"v{restored}", exact=True)
@@ -384,7 +384,7 @@ def test_the_kill_switch_asks_first_then_turns_the_flag_off_and_back_on(
     )
     dialogs = answer_next_dialog(page, accept=False)
     kill.click()
-    assert dialogs == [question]
+    assert dialogs == [question], dialogs
     page.wait_for_timeout(500)  # time for a form submission that should not happen
     assert posts == []  # dismissed: nothing sent, nothing changed
     assert servers.admin_version() == seed
@@ -397,7 +397,7 @@ def test_the_kill_switch_asks_first_then_turns_the_flag_off_and_back_on(
         kill,
         lambda: not servers.app_flags(tester)[FLAG],
     )
-    assert dialogs == [question]
+    assert dialogs == [question], dialogs
     assert len(posts) == 1
     saved_version(page)
     expect(page.get_by_role("heading", level=1)).to_contain_text("killed")
