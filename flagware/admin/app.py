@@ -382,7 +382,7 @@ class _Panel:
             problems={},
             conflict=message,
             attempted=document_diff(
-                current_doc, _safe_doc(form), old_label="current", new_label="your edit"
+                current_doc, _safe_doc(name, form), old_label="current", new_label="your edit"
             ),
             changes=await self.recent_history(request, name, 20),
             saved=None,
@@ -618,11 +618,14 @@ def _normalized(name: str, flag_doc: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def _safe_doc(form: FlagForm) -> dict[str, Any] | None:
+def _safe_doc(name: str, form: FlagForm) -> dict[str, Any] | None:
+    """The flag an operator submitted, as the store would keep it where it is valid (so a
+    diff against the stored flag shows only what they changed), else as typed."""
     try:
-        return form.to_doc()
+        doc = form.to_doc()
     except FormError:
         return None
+    return _normalized(name, doc) or doc
 
 
 def admin_app(

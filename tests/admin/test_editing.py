@@ -430,3 +430,18 @@ def test_saving_an_unchanged_form_writes_no_version_and_says_so(panel: Panel) ->
     assert response.headers["location"].endswith("?unchanged=1")
     assert panel.store.version == version
     assert "Nothing changed" in panel.page("/flags/beta?unchanged=1")
+
+
+def test_a_refused_edit_is_shown_as_only_what_the_operator_changed(make_store: Any) -> None:
+    store = make_store("memory", DOC)
+    panel = Panel.logged_in(store)
+    found = panel.form("/flags/beta", "/flags/beta")
+    store.set_flag("beta", {**store.ruleset().to_dict()["flags"]["beta"], "description": "Bob's"})
+    response = panel.submit(found, ("save", "1"), description="Mine")
+    assert response.status_code == 409
+    attempt = response.text.split("Your edit, not saved", 1)[1].split("</pre>", 1)[0]
+    changed = [
+        html.unescape(line)
+        for line in re.findall(r'<span class="(?:add|del)">([^<]*)</span>', attempt)
+    ]
+    assert changed == ['-  "description": "Bob\'s",', '+  "description": "Mine",']

@@ -36,7 +36,11 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+# Each run writes its screenshots to docs/screenshots/latest/ (not tracked: CI keeps them as
+# an artefact); FLAGWARE_SCREENSHOTS=docs/screenshots refreshes the committed set.
+SCREENSHOTS = Path(
+    os.environ.get("FLAGWARE_SCREENSHOTS") or REPO_ROOT / "docs" / "screenshots" / "latest"
+).resolve()
 
 USER, PASSWORD = "operator", "s3cret"
 START_TIMEOUT = 30.0
@@ -352,9 +356,9 @@ def new_context(browser: Browser, servers: Servers, **options: Any) -> BrowserCo
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """A full-page PNG of ``page`` at docs/screenshots/<name>.png, regenerated every run."""
+    """A full-page PNG of ``page`` at <SCREENSHOTS>/<name>.png, regenerated every run."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
-    note(f"screenshot: {path.relative_to(REPO_ROOT)}")
+    note(f"screenshot: {path}")
     return path
