@@ -13,7 +13,13 @@ from typing import Any
 
 from flagware.ruleset import Flag, StrategySpec
 
-__all__ = ["document_diff", "document_text", "rollout_summary", "strategy_summary"]
+__all__ = [
+    "document_diff",
+    "document_text",
+    "rollout_summary",
+    "ruleset_diff",
+    "strategy_summary",
+]
 
 _MAX_LISTED = 3
 
@@ -58,16 +64,27 @@ def rollout_summary(flag: Flag) -> str:
     return "; ".join(strategy_summary(s) for s in flag.strategies)
 
 
-def document_text(doc: Mapping[str, Any] | None) -> str:
-    """A document as stable, indented JSON (sorted keys), one value per line where short."""
+def _plain_numbers(value: Any) -> Any:
+    """Whole-number floats as ints (a percent of 25.0 reads 25), recursively."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_numbers(v) for v in value]
+    return value
+
+
+def document_text(doc: Any) -> str:
+    """A document (or part of one) as stable, indented JSON with sorted keys."""
     if doc is None:
         return ""
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(_plain_numbers(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def document_diff(
-    old: Mapping[str, Any] | None,
-    new: Mapping[str, Any] | None,
+    old: Any,
+    new: Any,
     *,
     old_label: str = "before",
     new_label: str = "after",
@@ -83,3 +100,33 @@ def document_diff(
             n=2,
         )
     ]
+
+
+def ruleset_diff(
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    *,
+    old_label: str = "before",
+    new_label: str = "after",
+) -> list[tuple[str, list[str]]]:
+    """What differs between two ruleset documents, one titled diff per flag or setting
+    (``flag dark_mode``, ``test users``), so each hunk says what it belongs to."""
+    old, new = old or {}, new or {}
+    sections: list[tuple[str, list[str]]] = []
+    old_flags, new_flags = old.get("flags", {}), new.get("flags", {})
+    for name in sorted(set(old_flags) | set(new_flags)):
+        before, after = old_flags.get(name), new_flags.get(name)
+        if before != after:
+            title = f"flag {name}" + (
+                " (added)" if before is None else " (removed)" if after is None else ""
+            )
+            sections.append(
+                (title, document_diff(before, after, old_label=old_label, new_label=new_label))
+            )
+    for key in sorted((set(old) | set(new)) - {"flags"}):
+        if old.get(key) != new.get(key):
+            lines = document_diff(
+                old.get(key), new.get(key), old_label=old_label, new_label=new_label
+            )
+            sections.append((key.replace("_", " "), lines))
+    return sections

@@ -41,7 +41,7 @@ from flagware.admin.guard import CSRF_FIELD, Guard, csrf_problem, csrf_token, op
 from flagware.changes import Change
 from flagware.errors import RulesetError, StoreError, VersionConflict
 from flagware.model import Account
-from flagware.presenting import document_diff, rollout_summary, strategy_summary
+from flagware.presenting import document_diff, rollout_summary, ruleset_diff, strategy_summary
 from flagware.ruleset import Ruleset
 from flagware.stores.base import Store
 from flagware.validation import FLAG_NAME
@@ -485,14 +485,14 @@ class _Panel:
             "change.html",
             change=change,
             before=before,
-            diff=document_diff(
+            diff=ruleset_diff(
                 before.document if before else None,
                 change.document,
                 old_label=f"version {change.previous_version}",
                 new_label=f"version {change.version}",
             ),
             missing_before=before is None and change.previous_version > 0,
-            live_diff=document_diff(
+            live_diff=ruleset_diff(
                 self.store.ruleset().to_dict(),
                 change.document,
                 old_label=f"live (version {self.store.version})",
@@ -531,7 +531,7 @@ class _Panel:
                 before=changes.get(change.previous_version),
                 diff=[],
                 missing_before=False,
-                live_diff=document_diff(
+                live_diff=ruleset_diff(
                     self.store.ruleset().to_dict(),
                     change.document,
                     old_label=f"live (version {self.store.version})",

@@ -322,13 +322,18 @@ def test_a_change_page_shows_what_changed(panel: Panel) -> None:
     make_history(panel.store)
     page = html.unescape(panel.page("/history/2"))
     assert "set_flag by <strong>bob</strong>" in page
-    diff = re.search(r'<pre class="diff">(.*?)</pre>', page, re.S)
+    # One titled diff per flag that changed.
+    assert "<h3>flag beta</h3>" in page
+    diff = re.search(r'<h3>flag beta</h3>\s*<pre class="diff">(.*?)</pre>', page, re.S)
     assert diff
-    lines = re.findall(r'<span class="(add|del)">([^<]*)</span>', diff.group(1))
-    assert ("add", '+          "type": "everyone"') in lines
-    assert ("del", '-          "type": "percentage"') in lines
-    assert ("del", '-          "percent": 25.0,') in lines
-    assert ("del", '-      "description": "Beta features",') in lines
+    lines = [
+        (kind, text[0] + " " + text[1:].strip())
+        for kind, text in re.findall(r'<span class="(add|del)">([^<]*)</span>', diff.group(1))
+    ]
+    assert ("add", '+ "type": "everyone"') in lines
+    assert ("del", '- "type": "percentage"') in lines
+    assert ("del", '- "percent": 25,') in lines  # whole numbers shown without .0
+    assert ("del", '- "description": "Beta features",') in lines
     assert not any("pilot" in text for _, text in lines)  # unchanged: not shown
 
 

@@ -355,8 +355,8 @@ def test_history_with_diffs_and_limits(on_redis: Any, live: Live) -> None:
     assert of_flag.exit_code == 0, of_flag.output
     lines = [line.strip() for line in of_flag.stdout.splitlines()]
     assert lines[1].split()[0::2][:2] == ["2", "carol"]
-    assert '-      "percent": 25.0,' in lines
-    assert '+      "percent": 30.0,' in lines
+    assert '-      "percent": 25,' in lines
+    assert '+      "percent": 30,' in lines
     assert "qa-1" not in of_flag.stdout  # only this flag's part of each document
 
 
