@@ -1,0 +1,106 @@
+"""The audit history: every change with its diff, and restoring an earlier version (refused
+if the ruleset moved on while the operator was looking).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from flagware.admin.guard import operator
+from flagware.admin.pages import Pages
+from flagware.errors import RulesetError, VersionConflict
+from flagware.presenting import ruleset_diff
+
+__all__ = ["HistoryPages"]
+
+
+class HistoryPages(Pages):
+    """Handlers for /history and /history/{version}."""
+
+    async def history_page(self, request: Request) -> HTMLResponse:
+        flag = request.query_params.get("flag") or None
+        return self.render(
+            request,
+            "history.html",
+            changes=await self.history(flag),
+            flag=flag,
+            saved=request.query_params.get("saved"),
+        )
+
+    async def change_page(self, request: Request) -> Response:
+        number = request.path_params["version"]
+        changes = await self.history(None, 1000)
+        by_version = {c.version: c for c in changes}
+        change = by_version.get(number)
+        if change is None:
+            return self.render(
+                request, "missing.html", 404, what=f"version {number} in the history"
+            )
+        before = by_version.get(change.previous_version)
+        return self.render(
+            request,
+            "change.html",
+            change=change,
+            before=before,
+            diff=ruleset_diff(
+                before.document if before else None,
+                change.document,
+                old_label=f"version {change.previous_version}",
+                new_label=f"version {change.version}",
+            ),
+            missing_before=before is None and change.previous_version > 0,
+            live_diff=ruleset_diff(
+                self.store.ruleset().to_dict(),
+                change.document,
+                old_label=f"live (version {self.store.version})",
+                new_label=f"version {change.version}",
+            ),
+            problem=None,
+        )
+
+    async def restore(self, request: Request) -> Response:
+        number = request.path_params["version"]
+        fields = await self.write_form(request)
+        if isinstance(fields, Response):
+            return fields
+        expected = str(fields.get("expected_version", ""))
+        changes = {c.version: c for c in await self.history(None, 1000)}
+        change = changes.get(number)
+        if change is None:
+            return self.render(
+                request, "missing.html", 404, what=f"version {number} in the history"
+            )
+        try:
+            version = await run_in_threadpool(
+                lambda: self.store.save(
+                    dict(change.document),
+                    actor=operator(request),
+                    expected_version=int(expected) if expected.isdigit() else -1,
+                    action=f"restore {number}",
+                )
+            )
+        except VersionConflict:
+            return self.render(
+                request,
+                "change.html",
+                409,
+                change=change,
+                before=changes.get(change.previous_version),
+                diff=[],
+                missing_before=False,
+                live_diff=ruleset_diff(
+                    self.store.ruleset().to_dict(),
+                    change.document,
+                    old_label=f"live (version {self.store.version})",
+                    new_label=f"version {change.version}",
+                ),
+                problem=(
+                    f"Not restored: the ruleset changed after you opened this page (it is now "
+                    f"version {self.store.version}). Review the difference below and restore again."
+                ),
+            )
+        except RulesetError as error:
+            return self.render(request, "refused.html", 422, problem="; ".join(error.problems))
+        return self.redirect(request, "history", {"saved": version})
