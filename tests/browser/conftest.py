@@ -12,7 +12,8 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,7 +29,6 @@ from tests.browser.support import (
     basic_auth_header,
     expected_flags,
     find_browser,
-    free_port,
     get,
     new_context,
     note,
@@ -37,6 +37,7 @@ from tests.browser.support import (
     server_env,
     wait_until,
 )
+from tests.processes import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -44,10 +45,23 @@ if TYPE_CHECKING:
     from tests.redis_server import RedisServer
 
 
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("FLAGWARE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason}; FLAGWARE_REQUIRE_BROWSER=1 requires them", pytrace=False)
-    pytest.skip(f"{reason} (set FLAGWARE_REQUIRE_BROWSER=1 to make this an error)")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Without a browser the journeys are reported as skipped (a fresh machine with only
+    Python and pip has none); with FLAGWARE_REQUIRE_BROWSER=1 (CI) they fail instead."""
+    try:
+        executable, looked_for = find_browser()
+    except BrowserMisconfigured:
+        return  # the fixture fails with the message
+    required = os.environ.get("FLAGWARE_REQUIRE_BROWSER") == "1"
+    marker = pytest.mark.skipif(
+        executable is None and not required,
+        reason=f"no Chromium for the browser tests: {looked_for} "
+        "(set FLAGWARE_REQUIRE_BROWSER=1 to make this an error)",
+    )
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +75,12 @@ def browser() -> Iterator[Browser]:
         misconfigured = ""
     if misconfigured:
         pytest.fail(misconfigured, pytrace=False)
-    if executable is None:
-        _unavailable(f"no Chromium for the browser tests: {looked_for}")
+    if executable is None:  # only reached when FLAGWARE_REQUIRE_BROWSER=1 (see above)
+        pytest.fail(
+            f"no Chromium for the browser tests: {looked_for}; "
+            "FLAGWARE_REQUIRE_BROWSER=1 requires them",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright  # the test extra installs it
 
     try:
@@ -104,7 +122,7 @@ def servers(
     env = server_env(redis_server.url, namespace, directory / "cache")
 
     admin_port = free_port()
-    command, admin_via = admin_command(admin_port, env)
+    command = admin_command(admin_port)
     admin_url = f"http://127.0.0.1:{admin_port}"
 
     def admin_ready() -> bool:
@@ -125,8 +143,8 @@ def servers(
             directory / "app.log",
         ),
     ):
-        note(f"admin panel: {admin_via}")
-        running = Servers(admin_url, app_url, redis_server.url, namespace, admin_via)
+        note(f"admin panel: {' '.join(command)}")
+        running = Servers(admin_url, app_url, redis_server.url, namespace)
         yield running
         running.close()
 

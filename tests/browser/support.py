@@ -14,9 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +32,8 @@ from flagware.ruleset import Ruleset
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
+from tests.processes import serving
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Each run writes its screenshots to docs/screenshots/latest/ (not tracked: CI keeps them as
 # an artefact); FLAGWARE_SCREENSHOTS=docs/screenshots refreshes the committed set.
@@ -43,8 +42,6 @@ SCREENSHOTS = Path(
 ).resolve()
 
 USER, PASSWORD = "operator", "s3cret"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 PROPAGATION_LIMIT = 1.0  # seconds from Save to the example app answering with the change
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -122,12 +119,6 @@ def expected_flags(doc: Mapping[str, Any], account_id: str) -> dict[str, bool]:
 # --- Processes. -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def get(
     url: str, headers: Mapping[str, str] | None = None, timeout: float = 2.0
 ) -> tuple[int, str]:
@@ -142,54 +133,13 @@ def get(
         conn.close()
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=STOP_TIMEOUT)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    if proc.poll() is None:
-        proc.wait(timeout=STOP_TIMEOUT)
-
-
 @contextlib.contextmanager
 def run_server(
     command: list[str], env: Mapping[str, str], ready: Callable[[], bool], log_path: Path
 ) -> Iterator[None]:
-    """Start ``command`` in a process group of its own, wait (bounded) until ``ready()``,
-    and always stop the group afterwards."""
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                with contextlib.suppress(OSError):
-                    if ready():
-                        break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    what = (
-                        f"exited with {proc.returncode}"
-                        if proc.poll() is not None
-                        else f"not ready after {START_TIMEOUT:g}s"
-                    )
-                    raise RuntimeError(
-                        f"server {what}: {' '.join(command)}\n"
-                        + log_path.read_text(errors="replace")
-                    )
-                time.sleep(0.05)
-            yield
-        finally:
-            _stop(proc)
+    """Start ``command``, wait (bounded) until ``ready()``, always stop it afterwards."""
+    with serving(command, env, ready, log_path):
+        yield
 
 
 def server_env(redis_url: str, namespace: str, cache_dir: Path) -> dict[str, str]:
@@ -209,45 +159,16 @@ def server_env(redis_url: str, namespace: str, cache_dir: Path) -> dict[str, str
     return env
 
 
-CLI = "from flagware.cli import main; main()"  # what the `flagware` console script runs
-
-
-def admin_command(port: int, env: Mapping[str, str]) -> tuple[list[str], str]:
-    """``flagware admin`` if the CLI has it and it answers ``--help``; else uvicorn on a
-    small factory (tests/browser/panel.py) configured from the same environment."""
-    cli = [sys.executable, "-c", CLI, "admin"]
-    try:
-        probe = subprocess.run(
-            [*cli, "--help"],
-            cwd=REPO_ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-        usable = probe.returncode == 0 and "--port" in probe.stdout.decode(errors="replace")
-    except subprocess.TimeoutExpired:
-        usable = False
-    if usable:
-        return [*cli, "--host", "127.0.0.1", "--port", str(port)], "flagware admin (the CLI)"
-    factory = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "tests.browser.panel:create",
+def admin_command(port: int) -> list[str]:
+    """``flagware admin`` on ``port``, as its console script runs it."""
+    return [
+        str(Path(sys.executable).with_name("flagware")),
+        "admin",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--lifespan",
-        "off",
-        "--no-access-log",
-        "--log-level",
-        "warning",
     ]
-    return factory, "uvicorn tests.browser.panel:create (`flagware admin` not available)"
 
 
 def basic_auth_header(user: str = USER, password: str = PASSWORD) -> dict[str, str]:
@@ -268,7 +189,6 @@ class Servers:
     app_url: str
     redis_url: str
     namespace: str
-    admin_via: str
     _conn: http.client.HTTPConnection | None = field(default=None, repr=False)
     _redis: redis.Redis | None = field(default=None, repr=False)
 

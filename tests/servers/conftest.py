@@ -11,28 +11,18 @@ import contextlib
 import http.client
 import importlib.util
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port, serving
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 
 WSGI_APP = "tests.servers.apps:wsgi_app"
 ASGI_APP = "tests.servers.apps:asgi_app"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(port: int) -> bool:
@@ -48,52 +38,13 @@ def _answers(port: int) -> bool:
         conn.close()
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=STOP_TIMEOUT)
-    # Whatever is left of the group (workers of a master that died first): kill it.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    if proc.poll() is None:
-        proc.wait(timeout=STOP_TIMEOUT)
-
-
 @contextlib.contextmanager
 def run_server(command: list[str], port: int, log_path: Path) -> Iterator[str]:
     """Start ``command`` (which serves on ``port``), yield its base URL, always stop it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONWARNINGS", None)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _answers(port):
-                if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"server exited with {proc.returncode}: {' '.join(command)}\n"
-                        + log_path.read_text(errors="replace")
-                    )
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"server not ready after {START_TIMEOUT}s: {' '.join(command)}\n"
-                        + log_path.read_text(errors="replace")
-                    )
-                time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            _stop(proc)
-    assert proc.returncode is not None
+    with serving(command, env, lambda: _answers(port), log_path):
+        yield f"http://127.0.0.1:{port}"
 
 
 def _no_control_socket_flag() -> str | None:

@@ -32,6 +32,7 @@ from werkzeug.test import Client
 import flagware
 from flagware import Account, RedisStore
 from flagware.wsgi import FlagwareMiddleware
+from tests.processes import stop_group
 from tests.redis_server import RedisServer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -251,15 +252,7 @@ def gunicorn(
         server.workers = children_of(proc.pid)
         yield server
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group
-        if proc.poll() is None:
-            proc.wait(timeout=10)
+        stop_group(proc)
 
 
 class Hammer:
