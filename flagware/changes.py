@@ -7,11 +7,12 @@ the whole new document, so any recorded version can be restored.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Change", "summarize"]
+__all__ = ["Change", "parse_audit_entry", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,24 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str
     if old.get("unknown") != new.get("unknown"):
         summary["unknown"] = new.get("unknown")
     return {key: value for key, value in summary.items() if value}
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def parse_audit_entry(raw: Mapping[Any, Any]) -> Change | None:
+    """One audit entry as a store keeps it (a mapping of field names to text or bytes)."""
+    fields = {_text(k): _text(v) for k, v in raw.items()}
+    try:
+        return Change(
+            version=int(fields["version"]),
+            previous_version=int(fields["previous"]),
+            actor=fields["actor"],
+            at=float(fields["at"]),
+            action=fields["action"],
+            summary=json.loads(fields["summary"]),
+            document=json.loads(fields["doc"]),
+        )
+    except (KeyError, ValueError):
+        return None

@@ -38,7 +38,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from flagware.changes import Change, summarize
+from flagware.changes import Change, parse_audit_entry, summarize
 from flagware.errors import RulesetError, StoreError
 from flagware.loading import MAX_DOCUMENT_BYTES, load_ruleset
 from flagware.ruleset import Ruleset
@@ -571,21 +571,13 @@ class RedisStore(Store):
             raise StoreError(f"{self.describe()}: Redis is unavailable: {exc}") from exc
         changes = []
         for _, raw in entries or ():
-            fields = {_text(k): _text(v) for k, v in (raw or {}).items()}
-            try:
-                changes.append(
-                    Change(
-                        version=int(fields["version"]),
-                        previous_version=int(fields["previous"]),
-                        actor=fields["actor"],
-                        at=float(fields["at"]),
-                        action=fields["action"],
-                        summary=json.loads(fields["summary"]),
-                        document=json.loads(fields["doc"]),
-                    )
+            change = parse_audit_entry(raw or {})
+            if change is None:
+                logger.warning(
+                    "flagware: %s skipped an audit entry without a version", self.describe()
                 )
-            except (KeyError, ValueError):
-                logger.warning("flagware: %s skipped a malformed audit entry", self.describe())
+            else:
+                changes.append(change)
         return changes
 
     # --- the local snapshot -----------------------------------------------------------------
