@@ -1,7 +1,9 @@
 """A Flask app behind flagware's WSGI middleware.
 
 Every view, template and streamed chunk reads ``flagware.flags``; a test user can flip
-flags for their own requests with ``X-Flagware-Override: new_checkout=off``.
+flags for their own requests with ``X-Flagware-Override: new_checkout=off``. The settings
+(demo login on or off, its secret, the override-token secret) come from the environment:
+see :mod:`examples.demo`.
 """
 
 from __future__ import annotations
@@ -10,60 +12,75 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, redirect, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 import flagware
 from examples import demo
 from flagware.wsgi import FlagwareMiddleware
 
+
+def create_app(settings: demo.Settings, store: flagware.Store) -> Flask:
+    """The example app on ``store``; with ``settings.login`` None it has no login at all."""
+    app = Flask(__name__)
+    app.wsgi_app = FlagwareMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app,
+        store=store,
+        resolve_account=settings.resolve_account,
+        token_secret=settings.token_secret,  # never the login's secret
+        echo_overrides=True,
+    )
+    login = settings.login
+
+    @app.context_processor
+    def inject_flags() -> dict[str, Any]:
+        return {"flags": flagware.flags}
+
+    @app.get("/")
+    def index() -> str:
+        return render_template(
+            "index.html",
+            accounts=demo.DEMO_ACCOUNTS,
+            login=login is not None,
+            banner=demo.LOGIN_BANNER,
+        )
+
+    if login is not None:
+
+        @app.post("/login")
+        def log_in() -> WerkzeugResponse:
+            response = redirect("/")
+            account_id = request.form.get("account", "")
+            if account_id in demo.ACCOUNTS:
+                response.set_cookie(
+                    demo.SESSION_COOKIE, login.cookie(account_id), httponly=True, samesite="Lax"
+                )
+            else:
+                response.delete_cookie(demo.SESSION_COOKIE)
+            return response
+
+    @app.get("/ping")
+    def ping() -> str:
+        """A plain endpoint that reads no flags (health checks; the overhead benchmark)."""
+        return "pong"
+
+    @app.get("/api/flags")
+    def api_flags() -> dict[str, Any]:
+        return demo.flags_payload(flagware.current_flags())
+
+    @app.get("/stream")
+    def stream() -> Response:
+        """A streamed body: each chunk is produced after the view returned, flags still current."""
+
+        def chunks() -> Iterator[str]:
+            for i in range(5):
+                yield f"chunk {i}: new_checkout={flagware.flags.is_enabled('new_checkout')}\n"
+
+        return Response(chunks(), mimetype="text/plain")
+
+    return app
+
+
+# What `python -m examples.flask_app` and `gunicorn examples.flask_app.app:app` serve; each
+# gunicorn worker imports this itself, and all of them find the same login secret.
 store = demo.store_from_env()
-app = Flask(__name__)
-app.wsgi_app = FlagwareMiddleware(  # type: ignore[method-assign]
-    app.wsgi_app,
-    store=store,
-    resolve_account=demo.resolve_account,
-    token_secret=demo.SECRET,
-    echo_overrides=True,
-)
-
-
-@app.context_processor
-def inject_flags() -> dict[str, Any]:
-    return {"flags": flagware.flags}
-
-
-@app.get("/")
-def index() -> str:
-    return render_template("index.html", accounts=demo.DEMO_ACCOUNTS)
-
-
-@app.post("/login")
-def login() -> Response:
-    response = redirect("/")
-    account_id = request.form.get("account", "")
-    if account_id in demo.ACCOUNTS:
-        response.set_cookie(demo.SESSION_COOKIE, demo.login_cookie(account_id), httponly=True)
-    else:
-        response.delete_cookie(demo.SESSION_COOKIE)
-    return response
-
-
-@app.get("/ping")
-def ping() -> str:
-    """A plain endpoint that reads no flags (health checks; the overhead benchmark)."""
-    return "pong"
-
-
-@app.get("/api/flags")
-def api_flags() -> dict[str, Any]:
-    return demo.flags_payload(flagware.current_flags())
-
-
-@app.get("/stream")
-def stream() -> Response:
-    """A streamed body: each chunk is produced after the view returned, flags still current."""
-
-    def chunks() -> Iterator[str]:
-        for i in range(5):
-            yield f"chunk {i}: new_checkout={flagware.flags.is_enabled('new_checkout')}\n"
-
-    return Response(chunks(), mimetype="text/plain")
+app = create_app(demo.settings_from_env(), store)
