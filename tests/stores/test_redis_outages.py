@@ -34,6 +34,7 @@ from flagware import Account, RedisStore
 from flagware.wsgi import FlagwareMiddleware
 from tests.processes import stop_group
 from tests.redis_server import RedisServer, free_port
+from tests.stored import write_ruleset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WSGI_APP = "tests.stores.redis_app:app"
@@ -452,7 +453,7 @@ def test_poll_applies_a_version_whose_message_was_lost(
         doc = store.ruleset().to_dict()
         doc["flags"]["new_flag"] = NEW_FLAG
         silent = published + 1
-        client.hset(key, mapping={"doc": json.dumps(doc), "version": silent})  # no PUBLISH
+        write_ruleset(client, namespace, json.dumps(doc), silent, publish=False)
         written_at = time.monotonic()
         assert wait_until(lambda: store.version == silent, timeout=poll_interval + 5)
         took = time.monotonic() - written_at
@@ -769,7 +770,7 @@ def test_a_store_ahead_of_the_restored_version_still_follows_later_changes(
             time.sleep(0.5)
             doc = ahead.ruleset().to_dict()
             doc["flags"]["extra"] = NEW_FLAG
-            client.hset(key, mapping={"doc": json.dumps(doc), "version": version + 1})
+            write_ruleset(client, namespace, json.dumps(doc), version + 1, publish=False)
             ahead._sync()  # ``ahead`` polled; ``behind`` lost the message (no PUBLISH)
             assert (ahead.version, behind.version) == (version + 1, version)
             client.delete(key, audit)  # data loss; ``behind`` notices first

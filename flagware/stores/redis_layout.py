@@ -1,0 +1,265 @@
+"""How a RedisStore namespace looks in Redis, how to read it safely, and the scripts that
+change it.
+
+Every key of a namespace shares one hash tag, so the namespace lives in one slot of a
+Redis Cluster and the scripts below may touch all of them::
+
+    {flagware:<namespace>}:ruleset     hash: doc (canonical JSON), version, digest
+    {flagware:<namespace>}:audit       stream: one entry per version (who, when, what, doc)
+    {flagware:<namespace>}:changes     pub/sub channel: the new version after each write
+    {flagware:<namespace>}:write-lock  held for a moment by the process that is writing
+
+Anything can write into Redis, so nothing read from it is trusted: a ``version`` must be
+a plain positive decimal integer, the ``doc`` must be there, and its SHA-256 must equal
+``digest`` (a document edited in place, without a new version, would otherwise be served
+by some processes and not by others). The scripts classify the hash the same way
+(:data:`_STATE`), so a compare-and-set can name a hash that is *corrupt* and replace it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "COMMIT",
+    "CORRUPT",
+    "EMPTY",
+    "FETCH",
+    "HEAD",
+    "MAX_VERSION_DIGITS",
+    "RENUMBER",
+    "RESTORE_IF_EMPTY",
+    "Head",
+    "Keys",
+    "digest_of",
+    "parse_version",
+    "text",
+]
+
+# Versions stay below 10**15, where Lua's double-precision numbers are still exact.
+MAX_VERSION_DIGITS = 15
+_VERSION = re.compile(rb"[1-9][0-9]{0,%d}" % (MAX_VERSION_DIGITS - 1))
+# Compare-and-set tokens for a hash that holds no version: nothing at all, or junk.
+EMPTY = "0"
+CORRUPT = "corrupt"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The Redis keys and channel of one namespace."""
+
+    ruleset: str
+    audit: str
+    channel: str
+    write_lock: str
+
+    @classmethod
+    def of(cls, namespace: str) -> Keys:
+        tag = f"{{flagware:{namespace}}}"
+        return cls(f"{tag}:ruleset", f"{tag}:audit", f"{tag}:changes", f"{tag}:write-lock")
+
+
+def parse_version(raw: object) -> int | None:
+    """A stored version (bytes or text), or None unless it is a plain positive integer."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "replace")
+    if not isinstance(raw, bytes) or not _VERSION.fullmatch(raw):
+        return None
+    return int(raw)
+
+
+def digest_of(doc: bytes) -> str:
+    """The digest stored beside a document: its SHA-256, in hex."""
+    return hashlib.sha256(doc).hexdigest()
+
+
+def text(value: object, limit: int = 80) -> str:
+    """Something read from Redis, printable in a log line (never raises)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "backslashreplace")
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+HeadState = Literal["empty", "ok", "corrupt"]
+
+
+@dataclass(frozen=True)
+class Head:
+    """The small fields of the ruleset hash, read without the document."""
+
+    kind: str  # the key's Redis type: "hash", or "none" when it does not exist
+    raw_version: bytes | None
+    digest: str | None
+    has_doc: bool
+
+    @classmethod
+    def from_reply(cls, reply: Any) -> Head:
+        """What :data:`HEAD` and :data:`FETCH` return first: type, version, digest, doc."""
+        kind, raw_version, raw_digest, doc = reply[:4]
+        return cls(
+            kind.decode("ascii", "replace") if isinstance(kind, bytes) else str(kind),
+            raw_version if isinstance(raw_version, bytes) else None,
+            raw_digest.decode("ascii", "replace") if isinstance(raw_digest, bytes) else None,
+            doc is not None and doc != 0,
+        )
+
+    @property
+    def version(self) -> int | None:
+        return parse_version(self.raw_version)
+
+    @property
+    def state(self) -> HeadState:
+        if self.kind == "none":
+            return "empty"
+        ok = self.kind == "hash" and self.version is not None and self.has_doc
+        return "ok" if ok else "corrupt"
+
+    @property
+    def token(self) -> str:
+        """What a compare-and-set against this state expects (as the scripts compute it)."""
+        state = self.state
+        if state == "ok":
+            return str(self.version)
+        return EMPTY if state == "empty" else CORRUPT
+
+    def problem(self) -> str | None:
+        """Why this hash cannot be served, before looking at the document; None if it may."""
+        if self.state != "corrupt":
+            return None
+        if self.kind != "hash":
+            return f"the ruleset key holds a Redis {self.kind}, not a hash"
+        if self.raw_version is None:
+            return "the ruleset hash has no `version` field"
+        if self.version is None:
+            return (
+                f"its `version` field is not a positive integer of at most "
+                f"{MAX_VERSION_DIGITS} digits: {text(self.raw_version)}"
+            )
+        return f"it has version {self.version} but no `doc` field"
+
+
+# Shared by the scripts: how the hash is classified (as Head.state/token do) and the
+# newest version the audit stream recorded (so a write after a loss of the hash goes on
+# counting from there).
+_STATE = """
+local function state(key)
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'none' then return 'empty', '0', 0 end
+  if kind ~= 'hash' then return 'corrupt', 'corrupt', 0 end
+  local raw = redis.call('HGET', key, 'version')
+  local has_doc = redis.call('HEXISTS', key, 'doc') == 1
+  if raw and #raw <= 15 and string.match(raw, '^[1-9][0-9]*$') then
+    if has_doc then return 'ok', raw, tonumber(raw) end
+    return 'corrupt', 'corrupt', tonumber(raw)
+  end
+  return 'corrupt', 'corrupt', 0
+end
+local function last_recorded(stream)
+  if redis.call('TYPE', stream).ok ~= 'stream' then return 0 end
+  local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+  if not newest then return 0 end
+  local fields = newest[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'version' then
+      local v = fields[i + 1]
+      if #v <= 15 and string.match(v, '^[1-9][0-9]*$') then return tonumber(v) end
+    end
+  end
+  return 0
+end
+local function audit(stream, maxlen, version, previous, actor, at, action, summary, doc)
+  local kind = redis.call('TYPE', stream).ok
+  if kind ~= 'stream' and kind ~= 'none' then redis.call('DEL', stream) end
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'version', version,
+    'previous', previous, 'actor', actor, 'at', at, 'action', action,
+    'summary', summary, 'doc', doc)
+end
+"""
+
+# KEYS: ruleset hash. HEAD returns {type, version, digest, has doc}: enough to tell
+# whether the document must be fetched, without fetching it; FETCH returns {type,
+# version, digest, doc}, all of one write. A key of another type is reported, not read.
+HEAD = """
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'hash' then return {kind, false, false, 0} end
+return {kind, redis.call('HGET', KEYS[1], 'version'), redis.call('HGET', KEYS[1], 'digest'),
+  redis.call('HEXISTS', KEYS[1], 'doc')}
+"""
+FETCH = """
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'hash' then return {kind, false, false, false} end
+return {kind, redis.call('HGET', KEYS[1], 'version'), redis.call('HGET', KEYS[1], 'digest'),
+  redis.call('HGET', KEYS[1], 'doc')}
+"""
+
+# KEYS: ruleset hash, audit stream. ARGV: expected token ("" = any), document, digest,
+# actor, time, action, summary, channel, audit length, the writer's version, publish
+# command. The new version is above Redis's, the audit stream's and the writer's, so
+# versions only move forward even when Redis lost data (followers ignore anything not
+# newer than what they serve).
+COMMIT = (
+    _STATE
+    + """
+local kind, token, current = state(KEYS[1])
+if ARGV[1] ~= '' and ARGV[1] ~= token then return {0, token} end
+local version = math.max(current, last_recorded(KEYS[2]), tonumber(ARGV[10]) or 0) + 1
+local v = string.format('%d', version)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', v, 'digest', ARGV[3])
+audit(KEYS[2], ARGV[9], v, current, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[2])
+redis.call(ARGV[11], ARGV[8], v)
+return {1, v}
+"""
+)
+
+# Put a ruleset back into a namespace that lost it (Redis restarted without persistence,
+# FLUSHDB): only into an empty one, never over a document someone wrote meanwhile. It
+# keeps the version it restores, and refuses (-1) if the audit stream recorded a newer
+# one, unless told to 'force' (the newer one's recorded document is restored instead).
+# ARGV: document, digest, version, actor, time, channel, audit length, action, summary,
+# publish command, 'force' or ''.
+RESTORE_IF_EMPTY = (
+    _STATE
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if ARGV[11] ~= 'force' and last_recorded(KEYS[2]) > tonumber(ARGV[3]) then return -1 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', ARGV[3], 'digest', ARGV[2])
+audit(KEYS[2], ARGV[7], ARGV[3], 0, ARGV[4], ARGV[5], ARGV[8], ARGV[9], ARGV[1])
+redis.call(ARGV[10], ARGV[6], ARGV[3])
+return 1
+"""
+)
+
+# Redis holds an older version than a process served (it lost data, then someone wrote
+# into it, or a backup came back): what Redis holds wins, under a new version above the
+# one the process served, so every process applies it. The version the process served is
+# recorded in the audit stream first, if the stream lost it, so it can be restored.
+# ARGV: expected version, expected digest ("" = none stored), the served version, the
+# served document, actor, time, summary, channel, audit length, digest of the stored
+# document, publish command.
+RENUMBER = (
+    _STATE
+    + """
+local kind, token, current = state(KEYS[1])
+local digest = redis.call('HGET', KEYS[1], 'digest') or ''
+if kind ~= 'ok' or token ~= ARGV[1] or digest ~= ARGV[2] then return {0, token} end
+local served = tonumber(ARGV[3])
+local recorded = last_recorded(KEYS[2])
+if recorded < served then
+  audit(KEYS[2], ARGV[9], ARGV[3], 0, ARGV[5], ARGV[6], 'held when Redis went back', '{}',
+    ARGV[4])
+end
+local version = math.max(current, served, recorded) + 1
+local v = string.format('%d', version)
+local doc = redis.call('HGET', KEYS[1], 'doc')
+redis.call('HSET', KEYS[1], 'version', v, 'digest', ARGV[10])
+audit(KEYS[2], ARGV[9], v, current, ARGV[5], ARGV[6], 'renumber after data loss', ARGV[7],
+  doc)
+redis.call(ARGV[11], ARGV[8], v)
+return {1, v}
+"""
+)
