@@ -1,4 +1,5 @@
-"""Words for operators: a flag's rollout in one line, and the difference between two rulesets.
+"""Words for operators: a flag's rollout in one line, the difference between two rulesets,
+times, and the parts of an audit entry that could not be read.
 
 The command line and the admin panel both show flags to people; they describe them the
 same way, from here.
@@ -8,18 +9,32 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
+from flagware.changes import Change
 from flagware.ruleset import Flag, StrategySpec
 
 __all__ = [
+    "UNKNOWN_TIME",
+    "UNREADABLE_SUMMARY",
+    "change_action",
+    "change_actor",
     "document_diff",
     "document_text",
+    "local_time",
+    "moment",
     "rollout_summary",
     "ruleset_diff",
     "strategy_summary",
+    "time_ago",
+    "utc_time",
 ]
+
+UNKNOWN_TIME = "unknown time"
+UNREADABLE_SUMMARY = "(unreadable summary)"
 
 _MAX_LISTED = 3
 
@@ -130,3 +145,62 @@ def ruleset_diff(
             )
             sections.append((key.replace("_", " "), lines))
     return sections
+
+
+# --- Times and audit entries. ---------------------------------------------------------------
+
+
+def moment(at: float) -> datetime | None:
+    """Epoch seconds as an aware UTC datetime; None if no date can be made of them (NaN,
+    infinite, or outside the years 1 to 9999), so no caller has to catch an overflow."""
+    try:
+        if not math.isfinite(at):
+            return None
+        return datetime.fromtimestamp(at, timezone.utc)
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
+
+
+def utc_time(at: float) -> str:
+    """``2025-06-01 12:00:00 UTC``, or ``unknown time``."""
+    instant = moment(at)
+    return instant.strftime("%Y-%m-%d %H:%M:%S UTC") if instant else UNKNOWN_TIME
+
+
+def local_time(at: float) -> str:
+    """Local ISO 8601 time with its offset, to the second, or ``unknown time``."""
+    instant = moment(at)
+    if instant is None:
+        return UNKNOWN_TIME
+    try:  # the local offset can push the first or last representable second out of range
+        return instant.astimezone().isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return UNKNOWN_TIME
+
+
+def time_ago(at: float, now: float) -> str:
+    """How long before ``now`` that was (``3 min ago``), or ``unknown time``."""
+    if moment(at) is None or not math.isfinite(now):
+        return UNKNOWN_TIME
+    seconds = max(0, int(now - at))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def _marked(change: Change, name: str, text: str) -> str:
+    if name not in change.unreadable:
+        return text
+    return f"{text} (unreadable)" if text else f"(unreadable {name})"
+
+
+def change_actor(change: Change) -> str:
+    """Who made a change; marked if the audit entry's actor could not be read (what could
+    is shown, undecodable bytes as replacement characters)."""
+    return _marked(change, "actor", change.actor)
+
+
+def change_action(change: Change) -> str:
+    """What kind of write a change was; marked if it could not be read."""
+    return _marked(change, "action", change.action)

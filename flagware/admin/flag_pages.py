@@ -24,7 +24,7 @@ from flagware.admin.guard import operator
 from flagware.admin.pages import LAST_CHANGE_SCAN, Pages
 from flagware.changes import Change
 from flagware.errors import RulesetError
-from flagware.presenting import document_diff
+from flagware.presenting import change_actor, document_diff
 from flagware.ruleset import Ruleset
 from flagware.validation import FLAG_NAME
 
@@ -49,9 +49,7 @@ class FlagPages(Pages):
         last: dict[str, Change] = {}
         # Audit entries carry whole documents: scan only the recent ones for "last change".
         for change in await self.recent_history(request, None, LAST_CHANGE_SCAN):
-            for name in change.summary.get("flags_changed", []) + change.summary.get(
-                "flags_added", []
-            ):
+            for name in change.touched_flags():
                 last.setdefault(name, change)
         return self.render(
             request,
@@ -204,7 +202,7 @@ class FlagPages(Pages):
         """The refusal of a stale edit, showing the flag as the store holds it now (read in
         the edit itself: the in-memory ruleset of a RedisStore may not have caught up)."""
         changes = await self.recent_history(request, name, 1)
-        who = f" by {changes[0].actor} (version {changes[0].version})" if changes else ""
+        who = f" by {change_actor(changes[0])} (version {changes[0].version})" if changes else ""
         current = (
             Ruleset.from_dict({"flags": {name: current_doc}}).flags[name]
             if current_doc is not None

@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, Response
 
 from flagware.admin.guard import operator
 from flagware.admin.pages import Pages
+from flagware.changes import Change
 from flagware.errors import RulesetError, VersionConflict
 from flagware.presenting import ruleset_diff
 
@@ -39,25 +40,35 @@ class HistoryPages(Pages):
                 request, "missing.html", 404, what=f"version {number} in the history"
             )
         before = by_version.get(change.previous_version)
+        diff_problem = _diff_problem(change, before)
         return self.render(
             request,
             "change.html",
             change=change,
             before=before,
-            diff=ruleset_diff(
+            diff=[]
+            if diff_problem
+            else ruleset_diff(
                 before.document if before else None,
                 change.document,
                 old_label=f"version {change.previous_version}",
                 new_label=f"version {change.version}",
             ),
+            diff_problem=diff_problem,
             missing_before=before is None and change.previous_version > 0,
-            live_diff=ruleset_diff(
-                self.store.ruleset().to_dict(),
-                change.document,
-                old_label=f"live (version {self.store.version})",
-                new_label=f"version {change.version}",
-            ),
+            live_diff=self._live_diff(change),
             problem=None,
+        )
+
+    def _live_diff(self, change: Change) -> list[tuple[str, list[str]]]:
+        """What restoring ``change`` would do to the live rules (nothing if unreadable)."""
+        if "document" in change.unreadable:
+            return []
+        return ruleset_diff(
+            self.store.ruleset().to_dict(),
+            change.document,
+            old_label=f"live (version {self.store.version})",
+            new_label=f"version {change.version}",
         )
 
     async def restore(self, request: Request) -> Response:
@@ -71,6 +82,17 @@ class HistoryPages(Pages):
         if change is None:
             return self.render(
                 request, "missing.html", 404, what=f"version {number} in the history"
+            )
+        if "document" in change.unreadable:  # a placeholder {} would wipe every flag
+            return self.render(
+                request,
+                "refused.html",
+                422,
+                heading="Not restored",
+                problem=(
+                    f"Version {number} cannot be restored: the rules recorded for it in the "
+                    "history are unreadable. Nothing was written."
+                ),
             )
         try:
             version = await run_in_threadpool(
@@ -90,12 +112,8 @@ class HistoryPages(Pages):
                 before=changes.get(change.previous_version),
                 diff=[],
                 missing_before=False,
-                live_diff=ruleset_diff(
-                    self.store.ruleset().to_dict(),
-                    change.document,
-                    old_label=f"live (version {self.store.version})",
-                    new_label=f"version {change.version}",
-                ),
+                diff_problem=None,
+                live_diff=self._live_diff(change),
                 problem=(
                     f"Not restored: the ruleset changed after you opened this page (it is now "
                     f"version {self.store.version}). Review the difference below and restore again."
@@ -104,3 +122,14 @@ class HistoryPages(Pages):
         except RulesetError as error:
             return self.render(request, "refused.html", 422, problem="; ".join(error.problems))
         return self.redirect(request, "history", {"saved": version})
+
+
+def _diff_problem(change: Change, before: Change | None) -> str | None:
+    """Why what ``change`` changed cannot be shown, if an unreadable part is in the way."""
+    if "document" in change.unreadable:
+        return f"The rules recorded for version {change.version} are unreadable."
+    if "previous_version" in change.unreadable:
+        return "Which version it replaced is unreadable in the history."
+    if before is not None and "document" in before.unreadable:
+        return f"The rules recorded for version {before.version}, before it, are unreadable."
+    return None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,7 +25,16 @@ from flagware.admin.guard import CSRF_FIELD, csrf_problem, csrf_token, operator
 from flagware.changes import Change
 from flagware.errors import StoreError
 from flagware.model import Account
-from flagware.presenting import rollout_summary, strategy_summary
+from flagware.presenting import (
+    UNKNOWN_TIME,
+    UNREADABLE_SUMMARY,
+    change_action,
+    change_actor,
+    rollout_summary,
+    strategy_summary,
+    time_ago,
+    utc_time,
+)
 from flagware.stores.base import Store
 
 __all__ = ["HISTORY_SHOWN", "LAST_CHANGE_SCAN", "Pages"]
@@ -38,16 +46,8 @@ HISTORY_SHOWN = 200
 LAST_CHANGE_SCAN = 50
 
 
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _ago(at: float) -> str:
-    seconds = max(0, int(time.time() - at))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
+    return time_ago(at, time.time())
 
 
 def _fields(form: FormData) -> dict[str, Any]:
@@ -78,9 +78,13 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        env.filters["when"] = _when
+        env.filters["when"] = utc_time
         env.filters["ago"] = _ago
         env.globals.update(
+            UNKNOWN_TIME=UNKNOWN_TIME,
+            UNREADABLE_SUMMARY=UNREADABLE_SUMMARY,
+            change_action=change_action,
+            change_actor=change_actor,
             rollout_summary=rollout_summary,
             strategy_summary=strategy_summary,
             BUILTIN_TYPES=BUILTIN_TYPES,

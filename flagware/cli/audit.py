@@ -14,12 +14,12 @@ from flagware.changes import Change
 from flagware.cli.connect import keeps_history, open_store
 from flagware.cli.errors import ConfigError, Refused
 from flagware.cli.output import (
+    CHANGE_COLUMNS,
     change_json,
+    change_row,
     echo_diff,
     emit_json,
     json_option,
-    local_time,
-    summary_text,
     table,
 )
 from flagware.cli.settings import get_settings
@@ -43,22 +43,26 @@ def _store_with_history() -> Store:
 
 
 def _change_diff(
-    change: Change, documents: Mapping[int, Mapping[str, Any]], flag: str | None
-) -> list[str] | None:
-    """The change as a diff against the previous version (only ``flag``'s part, if given).
-
-    None if the previous version is no longer recorded.
-    """
-    if change.previous_version == 0:
-        old: Mapping[str, Any] | None = None
-    elif change.previous_version in documents:
-        old = documents[change.previous_version]
-    else:
-        return None
+    change: Change, recorded: Mapping[int, Change], flag: str | None
+) -> list[str] | str:
+    """The change as a diff against the previous version (only ``flag``'s part, if given),
+    or why it cannot be shown (the previous version is no longer recorded, or unreadable)."""
+    if "document" in change.unreadable:
+        return "(the rules recorded for this version are unreadable)"
+    if "previous_version" in change.unreadable:
+        return "(which version it replaced is unreadable)"
+    old: Mapping[str, Any] | None = None
+    if change.previous_version != 0:
+        before = recorded.get(change.previous_version)
+        if before is None:
+            return "(the previous version is no longer recorded)"
+        if "document" in before.unreadable:
+            return f"(the rules recorded for version {before.version} are unreadable)"
+        old = before.document
     new: Mapping[str, Any] | None = change.document
     if flag is not None:
-        old = old["flags"].get(flag) if old is not None else None
-        new = change.document["flags"].get(flag)
+        old = old.get("flags", {}).get(flag) if old is not None else None
+        new = change.document.get("flags", {}).get(flag)
     return document_diff(
         old,
         new,
@@ -77,39 +81,34 @@ def _change_diff(
 def history(flag: str | None, limit: int, show_diff: bool, as_json: bool) -> None:
     """Recent changes, newest first (only those touching FLAG, if given)."""
     store = _store_with_history()
-    documents: dict[int, Mapping[str, Any]] = {}
+    recorded: dict[int, Change] = {}
     if flag is None and not show_diff:
         changes = store.history(limit=limit)
     else:  # read once: the flag's changes, and the documents they are diffed against
         everything = store.history(limit=EVERYTHING)
         changes = [c for c in everything if flag is None or c.touches(flag)][:limit]
-        documents = {c.version: c.document for c in everything}
-    diffs = [_change_diff(c, documents, flag) if show_diff else None for c in changes]
+        recorded = {c.version: c for c in everything}
+    diffs = [_change_diff(c, recorded, flag) if show_diff else None for c in changes]
     if as_json:
         entries = []
         for change, lines in zip(changes, diffs, strict=True):
             entry = change_json(change)
             if show_diff:
-                entry["diff"] = lines
+                entry["diff"] = lines if isinstance(lines, list) else None
             entries.append(entry)
         emit_json({"flag": flag, "version": store.version, "changes": entries})
         return
     if not changes:
         click.echo(f"no recorded changes{f' to {flag}' if flag else ''}")
         return
-    rows = [
-        [str(c.version), local_time(c.at), c.actor, c.action, summary_text(c.summary)]
-        for c in changes
-    ]
-    header, *lines = table(["VERSION", "WHEN", "ACTOR", "ACTION", "SUMMARY"], rows)
+    header, *lines = table(CHANGE_COLUMNS, [change_row(c) for c in changes])
     click.echo(header)
     for line, lines_of_diff in zip(lines, diffs, strict=True):
         click.echo(line)
-        if show_diff:
-            if lines_of_diff is None:
-                click.echo("    (the previous version is no longer recorded)")
-            else:
-                echo_diff(lines_of_diff, indent="    ")
+        if isinstance(lines_of_diff, str):
+            click.echo(f"    {lines_of_diff}")
+        elif lines_of_diff is not None:
+            echo_diff(lines_of_diff, indent="    ")
 
 
 @click.command("restore", short_help="Make a recorded version live again.")
@@ -126,6 +125,11 @@ def restore(version: int, yes: bool) -> None:
     if target is None:
         recorded = f" (recorded: {changes[-1].version} to {changes[0].version})" if changes else ""
         raise Refused(f"version {version} is not in the recorded history{recorded}")
+    if "document" in target.unreadable:  # its placeholder, {}, would wipe every flag
+        raise Refused(
+            f"version {version} cannot be restored: the rules recorded for it in the history "
+            "are unreadable; nothing was written"
+        )
     live_version = store.version
     lines = document_diff(
         store.ruleset().to_dict(),

@@ -11,18 +11,18 @@ from flagware.cli.connect import keeps_history, open_store
 from flagware.cli.editing import FlagEdit, apply_edit
 from flagware.cli.errors import unknown_flag
 from flagware.cli.output import (
+    CHANGE_COLUMNS,
     change_json,
+    change_row,
     emit_json,
     join,
     json_option,
-    local_time,
-    summary_text,
     table,
 )
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import edit
 from flagware.loading import dump_document
-from flagware.presenting import rollout_summary
+from flagware.presenting import change_action, change_actor, local_time, rollout_summary
 from flagware.ruleset import Flag
 from flagware.stores.base import Store
 
@@ -32,16 +32,6 @@ __all__ = ["disable", "enable", "list_flags", "set_flag", "show"]
 # history(flag=...) reads every entry kept, so these commands look at the newest only.
 RECENT_HISTORY = 200
 SHOW_HISTORY = 10
-
-
-def _touched(change: Change) -> list[str]:
-    """The flags a change added, changed or removed (what Change.touches looks at)."""
-    summary = change.summary
-    return [
-        name
-        for key in ("flags_added", "flags_changed", "flags_removed")
-        for name in summary.get(key, ())
-    ]
 
 
 def _flag(store: Store, name: str) -> Flag:
@@ -59,7 +49,10 @@ def _state(flag: Flag) -> str:
 def _change_cell(change: Change | None) -> str:
     if change is None:
         return "-"
-    return f"v{change.version} {local_time(change.at)} {change.actor} ({change.action})"
+    return (
+        f"v{change.version} {local_time(change.at)} {change_actor(change)} "
+        f"({change_action(change)})"
+    )
 
 
 @click.command("list", short_help="List flags: state, rollout, last change.")
@@ -71,7 +64,7 @@ def list_flags(as_json: bool) -> None:
     last: dict[str, Change] = {}
     if keeps_history(store):  # one read of the recent history, newest first
         for change in store.history(limit=RECENT_HISTORY):
-            for name in _touched(change):
+            for name in change.touched_flags():
                 last.setdefault(name, change)
     if as_json:
         emit_json(
@@ -116,7 +109,7 @@ def show(name: str, as_json: bool) -> None:
     store = open_store()
     flag = _flag(store, name)
     recent = store.history(limit=RECENT_HISTORY) if keeps_history(store) else []
-    changes = [c for c in recent if name in _touched(c)][:SHOW_HISTORY]
+    changes = [c for c in recent if c.touches(name)][:SHOW_HISTORY]
     if as_json:
         emit_json(
             {
@@ -142,11 +135,7 @@ def show(name: str, as_json: bool) -> None:
         click.echo(f"  {line}")
     if changes:
         click.echo("\nrecent changes:")
-        rows = [
-            [str(c.version), local_time(c.at), c.actor, c.action, summary_text(c.summary)]
-            for c in changes
-        ]
-        for line in table(["VERSION", "WHEN", "ACTOR", "ACTION", "SUMMARY"], rows):
+        for line in table(CHANGE_COLUMNS, [change_row(c) for c in changes]):
             click.echo(f"  {line}")
 
 

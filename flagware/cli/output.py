@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import click
 
 from flagware.changes import Change
+from flagware.presenting import (
+    UNREADABLE_SUMMARY,
+    change_action,
+    change_actor,
+    local_time,
+    moment,
+)
 
 __all__ = [
+    "CHANGE_COLUMNS",
     "change_json",
+    "change_row",
+    "change_summary",
     "echo_diff",
     "emit_json",
     "join",
     "json_option",
-    "local_time",
     "summary_lines",
     "summary_text",
     "table",
@@ -39,11 +47,6 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     ]
 
 
-def local_time(at: float) -> str:
-    """Epoch seconds as local ISO 8601 time with its offset, to the second."""
-    return datetime.fromtimestamp(at).astimezone().isoformat(timespec="seconds")
-
-
 def join(values: Iterable[Any]) -> str:
     """Values separated by commas."""
     return ", ".join(str(v) for v in values)
@@ -58,7 +61,11 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         ("test_users_added", "test users added"),
         ("test_users_removed", "test users removed"),
     ]
-    lines = [f"{label}: {join(summary[key])}" for key, label in labels if summary.get(key)]
+    lines = [
+        f"{label}: {join(summary[key])}"
+        for key, label in labels
+        if isinstance(summary.get(key), list | tuple) and summary[key]
+    ]
     if "unknown" in summary:
         lines.append(f"unknown flags: {summary['unknown']}")
     return lines
@@ -69,16 +76,45 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     return "; ".join(summary_lines(summary)) or "no changes"
 
 
+def change_summary(change: Change) -> str:
+    """A change's summary in one line, marking what of its audit entry is unreadable."""
+    text = UNREADABLE_SUMMARY if "summary" in change.unreadable else summary_text(change.summary)
+    if "document" in change.unreadable:
+        text += "; (unreadable rules: cannot be restored)"
+    return text
+
+
+CHANGE_COLUMNS = ["VERSION", "WHEN", "ACTOR", "ACTION", "SUMMARY"]
+
+
+def change_row(change: Change) -> list[str]:
+    """A change as a row under :data:`CHANGE_COLUMNS`."""
+    return [
+        str(change.version),
+        local_time(change.at),
+        change_actor(change),
+        change_action(change),
+        change_summary(change),
+    ]
+
+
 def change_json(change: Change) -> dict[str, Any]:
-    """An audit record as JSON (without its document)."""
+    """An audit record as JSON (without its document); unreadable fields are null and
+    named in ``unreadable``."""
+
+    def readable(name: str, value: Any) -> Any:
+        return None if name in change.unreadable else value
+
+    known_time = "at" not in change.unreadable and moment(change.at) is not None
     return {
         "version": change.version,
-        "previous_version": change.previous_version,
-        "at": change.at,
-        "when": local_time(change.at),
-        "actor": change.actor,
-        "action": change.action,
-        "summary": dict(change.summary),
+        "previous_version": readable("previous_version", change.previous_version),
+        "at": change.at if known_time else None,  # never NaN: that is not JSON
+        "when": local_time(change.at) if known_time else None,
+        "actor": readable("actor", change.actor),
+        "action": readable("action", change.action),
+        "summary": readable("summary", dict(change.summary)),
+        "unreadable": list(change.unreadable),
     }
 
 
