@@ -1,13 +1,36 @@
-"""Fixtures shared across the suite: a real Redis server, started by the tests."""
+"""Fixtures shared across the suite: a real Redis server, started by the tests; and the
+hypothesis profiles (``HYPOTHESIS_PROFILE=nightly pytest tests/properties`` runs the
+property tests at 10,000 examples each)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.redis_server import RedisServer
+
+# Loaded here, before any test module is imported, so every @given the suite has (the
+# ones without max_examples of their own) runs with it. "fast": local runs and every CI
+# run. "nightly": the long fuzzing run, with a bounded time budget in CI.
+settings.register_profile(
+    "fast",
+    max_examples=150,
+    deadline=None,  # a shared 2-core machine makes timings meaningless
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "nightly",
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "fast")
 
 
 @pytest.fixture(scope="session")

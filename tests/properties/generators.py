@@ -1,0 +1,312 @@
+"""Hypothesis strategies the property tests share: values of every type a parser can hand
+over, valid ruleset documents with every feature, documents one edit away from valid, and
+accounts with anything in them."""
+
+from __future__ import annotations
+
+import copy
+import math
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+from flagware.validation import RESERVED_VARIANTS
+
+# --- Values. ---------------------------------------------------------------------------------
+
+# Text with everything in it: lone surrogates (json.loads("\"\\ud800\"") makes one), control
+# characters, non-ASCII.
+any_text = st.text(st.characters(exclude_categories=()), max_size=40)
+KEYS = [
+    "schema",
+    "test_users",
+    "unknown",
+    "flags",
+    "description",
+    "enabled",
+    "salt",
+    "strategies",
+    "variants",
+    "type",
+    "ids",
+    "digits",
+    "percent",
+    "attribute",
+    "op",
+    "values",
+    "when",
+    "after",
+    "before",
+]
+INTERESTING: list[Any] = [
+    0,
+    1,
+    -1,
+    100,
+    101,
+    2**63,
+    -(2**63) - 1,
+    10**400,
+    0.5,
+    100.0000001,
+    -0.0,
+    math.inf,
+    -math.inf,
+    math.nan,
+    1e-320,
+    True,
+    False,
+    None,
+    "",
+    " ",
+    "on",
+    "off",
+    "NO",
+    "released",
+    "hidden",
+    "everyone",
+    "percentage",
+    "accounts",
+    "last_digit",
+    "attribute",
+    "schedule",
+    "regex",
+    "in",
+    "eq",
+    "(a)\\1",
+    "(",
+    "a" * 300,
+    "2026-12-01T00:00:00Z",
+    "2026-12-01T00:00:00",
+    "2026-13-45T99:99:99Z",
+    "9999-12-31T23:59:59+14:00",
+    "0001-01-01T00:00:00-12:00",
+    "\x00",
+    "\ud800",
+    "é",
+]
+# What YAML and TOML loaders can produce besides JSON's types.
+PARSER_EXTRAS = st.one_of(
+    st.binary(max_size=10),
+    st.dates(),
+    st.datetimes(timezones=st.none() | st.just(timezone.utc)),
+    st.times(),
+    st.just(datetime.max.replace(tzinfo=timezone(timedelta(hours=-23, minutes=-59)))),
+    st.just(date.min),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    any_text,
+    st.sampled_from(INTERESTING),
+)
+json_like = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.sampled_from(KEYS) | any_text, children, max_size=5)
+    ),
+    max_leaves=25,
+)
+# Anything a YAML document can turn into: JSON's values, and bytes, dates, times, sets,
+# tuples (YAML's !!omap and !!pairs are lists of tuples), integer and float keys.
+loaded_like = st.recursive(
+    scalars | PARSER_EXTRAS,
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.lists(children, max_size=4).map(tuple)
+        | st.frozensets(st.integers() | any_text, max_size=4)
+        | st.sets(st.integers() | any_text, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(KEYS) | any_text | st.integers() | st.booleans() | st.none(),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+# --- Valid documents. -------------------------------------------------------------------------
+
+# Names built from the grammar's alphabets (cheaper to draw than st.from_regex).
+_FIRST = "abcxyzABCXYZ_"
+_REST = "abcxyzABCXYZ_019.-"
+_names = st.builds(str.__add__, st.sampled_from(_FIRST), st.text(_REST, max_size=12))
+FLAG_NAME = st.sampled_from(["new_checkout", "dark_mode", "a.b-c", "_", "Z" * 100]) | _names
+VARIANT_NAME = (st.sampled_from(["control", "green", "B", "_x.y-z"]) | _names).filter(
+    lambda v: v.lower() not in RESERVED_VARIANTS
+)
+ATTRIBUTES = ["country", "plan", "age", "tags", "beta", "ns:weird.name-1"]
+ACCOUNT_IDS = ["acct-1", "acct-2", "acct-42", "testuser1", "é", "x" * 256]
+account_id = st.sampled_from(ACCOUNT_IDS) | st.text(min_size=1, max_size=20)
+condition_value = st.one_of(
+    st.sampled_from(["NL", "DE", "pro", "free", "", "x"]),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.text(max_size=10),
+)
+PATTERNS = ["^N", "L$", "pro", "^(D|U)", ".", "", "(?i)nl", "[a-z]+\\d*", "\\pL"]
+OPS = ["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains"]
+
+
+@st.composite
+def conditions(draw: st.DrawFn) -> dict[str, Any]:
+    op = draw(st.sampled_from([*OPS, "regex"]))
+    values = (
+        draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3))
+        if op == "regex"
+        else draw(st.lists(condition_value, min_size=1, max_size=4))
+    )
+    return {"attribute": draw(st.sampled_from(ATTRIBUTES)), "op": op, "values": values}
+
+
+TIMES = st.datetimes(
+    min_value=datetime(1970, 1, 2),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.just(timezone.utc) | st.just(timezone(timedelta(hours=5, minutes=30))),
+)
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> dict[str, Any]:
+    first, second = sorted(draw(st.lists(TIMES, min_size=2, max_size=2, unique=True)))
+    which = draw(st.sampled_from(["after", "before", "both"]))
+    out: dict[str, Any] = {"type": "schedule"}
+    if which in ("after", "both"):
+        out["after"] = first.isoformat()
+    if which in ("before", "both"):
+        out["before"] = second.isoformat()
+    return out
+
+
+strategy_bodies = st.one_of(
+    st.just({"type": "everyone"}),
+    st.builds(
+        lambda ids: {"type": "accounts", "ids": ids}, st.lists(account_id, min_size=1, max_size=4)
+    ),
+    st.builds(
+        lambda digits: {"type": "last_digit", "digits": digits},
+        st.lists(st.integers(0, 9), min_size=1, max_size=10, unique=True),
+    ),
+    st.builds(
+        lambda p: {"type": "percentage", "percent": p},
+        # Multiples of 0.01, the rollout's step (validation refuses finer ones).
+        st.integers(0, 10_000).map(lambda hundredths: hundredths / 100)
+        | st.integers(0, 100)
+        | st.sampled_from([0.01, 12.5, 99.99]),
+    ),
+    conditions().map(lambda c: {"type": "attribute", **c}),
+    schedules(),
+)
+
+
+@st.composite
+def strategies_(draw: st.DrawFn) -> dict[str, Any]:
+    body = draw(strategy_bodies)
+    when = draw(st.lists(conditions(), max_size=2))
+    return {**body, "when": when} if when else body
+
+
+@st.composite
+def variant_weights(draw: st.DrawFn) -> dict[str, float]:
+    names = draw(st.lists(VARIANT_NAME, min_size=1, max_size=4, unique_by=str.lower))
+    if len(names) == 1:
+        return {names[0]: 100}
+    cuts = sorted(draw(st.lists(st.integers(1, 99), min_size=len(names) - 1, unique=True)))
+    cuts = cuts[: len(names) - 1]
+    names = names[: len(cuts) + 1]
+    bounds = [0, *cuts, 100]
+    return {name: bounds[i + 1] - bounds[i] for i, name in enumerate(names)}
+
+
+@st.composite
+def flags(draw: st.DrawFn) -> dict[str, Any]:
+    flag: dict[str, Any] = {"strategies": draw(st.lists(strategies_(), max_size=3))}
+    if draw(st.booleans()):
+        flag["description"] = draw(st.text(max_size=30))
+    if draw(st.integers(0, 4)) == 0:
+        flag["enabled"] = False
+    if draw(st.integers(0, 4)) == 0:
+        flag["salt"] = draw(st.text(min_size=1, max_size=10))
+    if draw(st.integers(0, 2)) == 0:
+        flag["variants"] = draw(variant_weights())
+    return flag
+
+
+@st.composite
+def valid_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A ruleset document that must validate: every strategy type, `when`, variants,
+    salts, kill switches, test users and both `unknown` policies."""
+    doc: dict[str, Any] = {
+        "flags": draw(st.dictionaries(FLAG_NAME, flags(), max_size=4)),
+    }
+    if draw(st.booleans()):
+        doc["schema"] = 1
+    if draw(st.booleans()):
+        doc["test_users"] = draw(st.lists(account_id, max_size=3))
+    if draw(st.booleans()):
+        doc["unknown"] = draw(st.sampled_from(["released", "hidden"]))
+    return doc
+
+
+def _slots(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a value inside ``value`` (dict keys and list indexes), itself first."""
+    found = [path]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _slots(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _slots(child, (*path, index))
+    return found
+
+
+@st.composite
+def near_valid_documents(draw: st.DrawFn) -> Any:
+    """A valid document with one field replaced by a random value of a random type (or,
+    now and then, removed, or a key added beside it)."""
+    doc = draw(valid_documents())
+    path = draw(st.sampled_from(_slots(doc)))
+    replacement = draw(loaded_like)
+    if not path:
+        return replacement
+    mutated = copy.deepcopy(doc)
+    parent = mutated
+    for part in path[:-1]:
+        parent = parent[part]
+    action = draw(st.sampled_from(["replace"] * 4 + ["delete", "add"]))
+    if action == "replace":
+        parent[path[-1]] = replacement
+    elif action == "delete":
+        del parent[path[-1]]
+    elif isinstance(parent, dict):
+        parent[draw(st.sampled_from(KEYS) | any_text | st.integers())] = replacement
+    else:
+        parent.insert(path[-1], replacement)
+    return mutated
+
+
+# --- Accounts. --------------------------------------------------------------------------------
+
+attribute_values = st.one_of(
+    loaded_like,
+    condition_value,
+    st.lists(condition_value, max_size=4),
+    st.builds(object),
+)
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> Any:
+    """Any Account: any id (surrogates included), any number, attributes of any type."""
+    from flagware import Account
+
+    identifier = draw(account_id | st.text(st.characters(exclude_categories=()), min_size=1))
+    number = draw(st.none() | st.integers() | st.sampled_from([0, -1, 10**30, -(10**30)]))
+    names = st.sampled_from(ATTRIBUTES) | st.text(max_size=8)
+    attributes = draw(st.dictionaries(names, attribute_values, max_size=5))
+    return Account(identifier, number=number, attributes=attributes)
