@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, BadSignature, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from flagware.validation import FLAG_NAME, VARIANT_NAME
 
@@ -50,6 +51,9 @@ _FALSE = frozenset({"off", "false", "0"})
 _FLAG = re.compile(FLAG_NAME.removesuffix("$") + r"\Z")
 _VALUE = re.compile(r"(?:[01]|" + VARIANT_NAME.removeprefix("^").removesuffix("$") + r")\Z")
 _TOKEN_SALT = "flagware.override-token.v1"
+# A token as the serializer writes it: base64url payload (a leading "." if compressed), ".",
+# base64url signature, no padding.
+_TOKEN = re.compile(r"\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
 
 
 def parse_override_header(value: str | bytes | None) -> Overrides | None:
@@ -101,9 +105,12 @@ def issue_override_token(
     verify). ``ttl`` is seconds or a timedelta. Set the token as the middleware's override
     cookie (``flagware_override`` by default).
     """
-    seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
-    if seconds <= 0:
-        raise ValueError(f"ttl must be positive, got {ttl!r}")
+    try:
+        seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if not 0 < seconds < math.inf:  # also refuses NaN
+        raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")
     header = ", ".join(
         f"{name}={'on' if v is True else 'off' if v is False else v}"
         for name, v in overrides.items()
@@ -111,6 +118,8 @@ def issue_override_token(
     if parse_override_header(header) != dict(overrides):
         raise ValueError(f"invalid overrides for a token: {dict(overrides)!r}")
     issued = time.time() if now is None else now
+    if not math.isfinite(issued + seconds):
+        raise ValueError(f"now={now!r} plus ttl={ttl!r} is not a finite time")
     payload = {"a": account_id, "o": header, "e": math.ceil(issued + seconds)}
     token: str = _serializer(secret).dumps(payload)
     return token
@@ -124,7 +133,7 @@ def read_override_token(
     now: float | None = None,
 ) -> Overrides | None:
     """The overrides in ``token`` if it is genuine, unexpired and issued to ``account_id``."""
-    if not token or len(token) > 4 * MAX_HEADER_BYTES:
+    if not token or len(token) > 4 * MAX_HEADER_BYTES or not _canonical(token):
         return None
     try:
         payload: Any = _serializer(secret).loads(token)
@@ -138,6 +147,23 @@ def read_override_token(
     if owner != account_id or (time.time() if now is None else now) >= expires:
         return None
     return parse_override_header(header)
+
+
+def _canonical(token: str) -> bool:
+    """Whether ``token`` is spelled exactly as the serializer writes it.
+
+    itsdangerous decodes a signature leniently (characters outside base64url and non-ASCII
+    ones are skipped, the unused low bits of the last character ignored), so without this
+    check many spellings of one token verify: a denylist of leaked tokens, a log search or
+    a cache keyed by the cookie would all miss them.
+    """
+    if not _TOKEN.match(token):
+        return False
+    signature = token.rpartition(".")[2]
+    try:
+        return base64_encode(base64_decode(signature)).decode("ascii") == signature
+    except BadData:
+        return False
 
 
 class RateLimitedLog:
