@@ -140,8 +140,11 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         # arrange it); compare-and-set still guards every commit, retrying with backoff.
         with self._write_lock, self._writers_turn():
             for attempt in range(attempts):
-                version, draft = self._latest()  # a fresh copy: change may edit it
-                before = _canonical(draft) if version else None
+                # A fresh copy (change may edit it) and the version to compare-and-set
+                # against: 0 when there is no ruleset yet, below 0 when the stored one cannot
+                # be read (then the edit must be written even if it changes nothing).
+                version, draft = self._latest()
+                before = _canonical(draft) if version > 0 else None
                 result = change(draft)
                 if not isinstance(result, Ruleset):
                     result = Ruleset.from_dict(draft if result is None else result)

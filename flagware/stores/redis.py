@@ -370,11 +370,11 @@ class RedisStore(Store):
     # --- reading Redis ----------------------------------------------------------------------
 
     def _head(self) -> Head:
-        return Head.from_reply(self._head_script(keys=[self._keys.ruleset]))
+        return Head.from_reply(self._head_script(keys=[self._keys.ruleset, self._keys.audit]))
 
     def _fetch(self) -> _Stored:
         """The whole hash in one atomic read."""
-        reply = self._fetch_script(keys=[self._keys.ruleset])
+        reply = self._fetch_script(keys=[self._keys.ruleset, self._keys.audit])
         return _Stored(Head.from_reply(reply), reply[3] if isinstance(reply[3], bytes) else None)
 
     def _verify(self, stored: _Stored) -> tuple[int, Ruleset]:
@@ -485,17 +485,15 @@ class RedisStore(Store):
         else:
             return False
         version = max(version, 1)
-        restored = self._restore(ruleset, version, action)
-        if restored == -1:  # the audit stream recorded a newer version: restore that one
-            newest = self._changes(count=1)
-            try:
-                ruleset = Ruleset.from_dict(newest[0].document) if newest else ruleset
-                version, action = (
-                    (newest[0].version, RESTORE_ACTION) if newest else (version, action)
-                )
-            except RulesetError:
-                pass
-            restored = self._restore(ruleset, version, action, force=True)
+        doc = json.dumps(ruleset.to_dict(), separators=(",", ":")).encode()
+        summary = summarize(None, ruleset.to_dict()) if action == "bootstrap" else {}
+        restored = self._restore(doc, version, action, summary)
+        if restored == -1:  # only the hash was lost: the stream holds a newer version
+            recorded = self._newest_recorded()
+            if recorded is not None:
+                doc, version = recorded
+                action = RESTORE_ACTION
+            restored = self._restore(doc, version, action, {}, force=True)
         if restored and action == "bootstrap":
             logger.info("flagware: %s seeded an empty Redis with its bootstrap", self.describe())
         elif restored:
@@ -506,10 +504,27 @@ class RedisStore(Store):
             )
         return True
 
-    def _restore(self, ruleset: Ruleset, version: int, action: str, force: bool = False) -> int:
-        """Run the restore script: 1 restored, 0 the namespace is not empty, -1 refused."""
-        doc = json.dumps(ruleset.to_dict(), separators=(",", ":")).encode()
-        summary = summarize(None, ruleset.to_dict()) if action == "bootstrap" else {}
+    def _newest_recorded(self) -> tuple[bytes, int] | None:
+        """The newest audit entry's document (as stored, so its digest holds) and version,
+        if it is a valid ruleset."""
+        entries = self._client.xrevrange(self._keys.audit, count=1)
+        if not entries:
+            return None
+        raw = entries[0][1] or {}
+        change, doc = parse_audit_entry(raw), raw.get(b"doc")
+        if change is None or not isinstance(doc, bytes) or "document" in change.unreadable:
+            return None
+        try:
+            self._parse(doc)
+        except RulesetError:
+            return None
+        return doc, change.version
+
+    def _restore(
+        self, doc: bytes, version: int, action: str, summary: Mapping[str, Any], force: bool = False
+    ) -> int:
+        """Run the restore script: 1 restored, 0 the namespace is not empty, -1 refused
+        (the audit stream recorded a newer version)."""
         result = self._restore_script(
             keys=[self._keys.ruleset, self._keys.audit],
             args=[
@@ -533,13 +548,14 @@ class RedisStore(Store):
     ) -> int | None:
         """Redis holds an older version than ours (written after it lost data, or a backup):
         keep it, under a version above ours. None if Redis changed meanwhile."""
+        served_doc = json.dumps(ours.to_dict(), separators=(",", ":")).encode()
         ok, version = self._renumber_script(
             keys=[self._keys.ruleset, self._keys.audit],
             args=[
                 head.raw_version or b"",
                 head.digest or "",
                 served,
-                json.dumps(ours.to_dict(), separators=(",", ":")),
+                served_doc,
                 "flagware",
                 time.time(),
                 json.dumps(summarize(ours.to_dict(), ruleset.to_dict())),
@@ -547,6 +563,7 @@ class RedisStore(Store):
                 self._history_length,
                 digest,
                 self._publish,
+                digest_of(served_doc),
             ],
         )
         if not ok:

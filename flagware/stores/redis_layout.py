@@ -87,24 +87,37 @@ def text(value: object, limit: int = 80) -> str:
 HeadState = Literal["empty", "ok", "corrupt"]
 
 
+def _bytes(value: Any) -> bytes | None:
+    return value if isinstance(value, bytes) else None
+
+
+def _ascii(value: Any) -> str | None:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else None
+
+
 @dataclass(frozen=True)
 class Head:
-    """The small fields of the ruleset hash, read without the document."""
+    """The small fields of the ruleset hash, and what the newest audit entry recorded."""
 
     kind: str  # the key's Redis type: "hash", or "none" when it does not exist
     raw_version: bytes | None
     digest: str | None
     has_doc: bool
+    recorded_version: bytes | None = None  # of the newest audit entry
+    recorded_digest: str | None = None
 
     @classmethod
     def from_reply(cls, reply: Any) -> Head:
-        """What :data:`HEAD` and :data:`FETCH` return first: type, version, digest, doc."""
-        kind, raw_version, raw_digest, doc = reply[:4]
+        """What :data:`HEAD` and :data:`FETCH` return: type, version, digest, document (or
+        whether there is one), and the newest audit entry's version and digest."""
+        kind, raw_version, raw_digest, doc, recorded_version, recorded_digest = reply[:6]
         return cls(
-            kind.decode("ascii", "replace") if isinstance(kind, bytes) else str(kind),
-            raw_version if isinstance(raw_version, bytes) else None,
-            raw_digest.decode("ascii", "replace") if isinstance(raw_digest, bytes) else None,
+            _ascii(kind) or "none",
+            _bytes(raw_version),
+            _ascii(raw_digest),
             doc is not None and doc != 0,
+            _bytes(recorded_version),
+            _ascii(recorded_digest),
         )
 
     @property
@@ -128,7 +141,20 @@ class Head:
 
     def problem(self) -> str | None:
         """Why this hash cannot be served, before looking at the document; None if it may."""
-        if self.state != "corrupt":
+        if self.state == "ok":
+            recorded = parse_version(self.recorded_version)
+            if (
+                recorded == self.version
+                and self.recorded_digest is not None
+                and self.recorded_digest != self.digest
+            ):
+                return (
+                    f"version {self.version} in Redis is not the document the audit history "
+                    "recorded for it: it was changed in place, without a new version, and "
+                    "processes that loaded it before would serve other rules"
+                )
+            return None
+        if self.state == "empty":
             return None
         if self.kind != "hash":
             return f"the ruleset key holds a Redis {self.kind}, not a hash"
@@ -142,9 +168,9 @@ class Head:
         return f"it has version {self.version} but no `doc` field"
 
 
-# Shared by the scripts: how the hash is classified (as Head.state/token do) and the
-# newest version the audit stream recorded (so a write after a loss of the hash goes on
-# counting from there).
+# Shared by the scripts: how the hash is classified (as Head.state/token do), the newest
+# entry of the audit stream (a write after a loss of the hash goes on counting from its
+# version; a reader compares its digest), and how an entry is appended.
 _STATE = """
 local function state(key)
   local kind = redis.call('TYPE', key).ok
@@ -158,43 +184,56 @@ local function state(key)
   end
   return 'corrupt', 'corrupt', 0
 end
-local function last_recorded(stream)
-  if redis.call('TYPE', stream).ok ~= 'stream' then return 0 end
-  local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
-  if not newest then return 0 end
-  local fields = newest[2]
+local function newest(stream)
+  if redis.call('TYPE', stream).ok ~= 'stream' then return false, false end
+  local entry = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+  if not entry then return false, false end
+  local version, digest = false, false
+  local fields = entry[2]
   for i = 1, #fields, 2 do
-    if fields[i] == 'version' then
-      local v = fields[i + 1]
-      if #v <= 15 and string.match(v, '^[1-9][0-9]*$') then return tonumber(v) end
-    end
+    if fields[i] == 'version' then version = fields[i + 1] end
+    if fields[i] == 'digest' then digest = fields[i + 1] end
   end
+  return version, digest
+end
+local function last_recorded(stream)
+  local v = newest(stream)
+  if v and #v <= 15 and string.match(v, '^[1-9][0-9]*$') then return tonumber(v) end
   return 0
 end
-local function audit(stream, maxlen, version, previous, actor, at, action, summary, doc)
+local function audit(stream, maxlen, version, previous, actor, at, action, summary, doc, digest)
   local kind = redis.call('TYPE', stream).ok
   if kind ~= 'stream' and kind ~= 'none' then redis.call('DEL', stream) end
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'version', version,
     'previous', previous, 'actor', actor, 'at', at, 'action', action,
-    'summary', summary, 'doc', doc)
+    'summary', summary, 'doc', doc, 'digest', digest)
 end
 """
 
-# KEYS: ruleset hash. HEAD returns {type, version, digest, has doc}: enough to tell
-# whether the document must be fetched, without fetching it; FETCH returns {type,
-# version, digest, doc}, all of one write. A key of another type is reported, not read.
-HEAD = """
+# KEYS: ruleset hash, audit stream. HEAD returns {type, version, digest, has doc, newest
+# audit version, its digest}: enough to tell whether the document must be fetched,
+# without fetching it; FETCH returns the same with the document itself, all of one write.
+# A key of another type is reported, not read.
+HEAD = (
+    _STATE
+    + """
 local kind = redis.call('TYPE', KEYS[1]).ok
-if kind ~= 'hash' then return {kind, false, false, 0} end
+local recorded, recorded_digest = newest(KEYS[2])
+if kind ~= 'hash' then return {kind, false, false, 0, recorded, recorded_digest} end
 return {kind, redis.call('HGET', KEYS[1], 'version'), redis.call('HGET', KEYS[1], 'digest'),
-  redis.call('HEXISTS', KEYS[1], 'doc')}
+  redis.call('HEXISTS', KEYS[1], 'doc'), recorded, recorded_digest}
 """
-FETCH = """
+)
+FETCH = (
+    _STATE
+    + """
 local kind = redis.call('TYPE', KEYS[1]).ok
-if kind ~= 'hash' then return {kind, false, false, false} end
+local recorded, recorded_digest = newest(KEYS[2])
+if kind ~= 'hash' then return {kind, false, false, false, recorded, recorded_digest} end
 return {kind, redis.call('HGET', KEYS[1], 'version'), redis.call('HGET', KEYS[1], 'digest'),
-  redis.call('HGET', KEYS[1], 'doc')}
+  redis.call('HGET', KEYS[1], 'doc'), recorded, recorded_digest}
 """
+)
 
 # KEYS: ruleset hash, audit stream. ARGV: expected token ("" = any), document, digest,
 # actor, time, action, summary, channel, audit length, the writer's version, publish
@@ -210,7 +249,7 @@ local version = math.max(current, last_recorded(KEYS[2]), tonumber(ARGV[10]) or 
 local v = string.format('%d', version)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', v, 'digest', ARGV[3])
-audit(KEYS[2], ARGV[9], v, current, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[2])
+audit(KEYS[2], ARGV[9], v, current, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[2], ARGV[3])
 redis.call(ARGV[11], ARGV[8], v)
 return {1, v}
 """
@@ -228,7 +267,9 @@ RESTORE_IF_EMPTY = (
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if ARGV[11] ~= 'force' and last_recorded(KEYS[2]) > tonumber(ARGV[3]) then return -1 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', ARGV[3], 'digest', ARGV[2])
-audit(KEYS[2], ARGV[7], ARGV[3], 0, ARGV[4], ARGV[5], ARGV[8], ARGV[9], ARGV[1])
+if last_recorded(KEYS[2]) ~= tonumber(ARGV[3]) then
+  audit(KEYS[2], ARGV[7], ARGV[3], 0, ARGV[4], ARGV[5], ARGV[8], ARGV[9], ARGV[1], ARGV[2])
+end
 redis.call(ARGV[10], ARGV[6], ARGV[3])
 return 1
 """
@@ -240,7 +281,7 @@ return 1
 # recorded in the audit stream first, if the stream lost it, so it can be restored.
 # ARGV: expected version, expected digest ("" = none stored), the served version, the
 # served document, actor, time, summary, channel, audit length, digest of the stored
-# document, publish command.
+# document, publish command, digest of the served document.
 RENUMBER = (
     _STATE
     + """
@@ -251,14 +292,14 @@ local served = tonumber(ARGV[3])
 local recorded = last_recorded(KEYS[2])
 if recorded < served then
   audit(KEYS[2], ARGV[9], ARGV[3], 0, ARGV[5], ARGV[6], 'held when Redis went back', '{}',
-    ARGV[4])
+    ARGV[4], ARGV[12])
 end
 local version = math.max(current, served, recorded) + 1
 local v = string.format('%d', version)
 local doc = redis.call('HGET', KEYS[1], 'doc')
 redis.call('HSET', KEYS[1], 'version', v, 'digest', ARGV[10])
 audit(KEYS[2], ARGV[9], v, current, ARGV[5], ARGV[6], 'renumber after data loss', ARGV[7],
-  doc)
+  doc, ARGV[10])
 redis.call(ARGV[11], ARGV[8], v)
 return {1, v}
 """

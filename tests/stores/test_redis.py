@@ -286,7 +286,8 @@ def test_the_audit_stream_has_one_entry_per_version(
     assert [int(e["version"]) for e in stream] == [1, 2, 3, 4]
     assert [int(e["previous"]) for e in stream] == [0, 1, 2, 3]
     assert all(
-        set(e) == {"version", "previous", "actor", "at", "action", "summary", "doc"} for e in stream
+        set(e) == {"version", "previous", "actor", "at", "action", "summary", "doc", "digest"}
+        for e in stream
     )
     assert [e["actor"] for e in stream[1:]] == ["alice", "bob", "api"]
     assert [e["action"] for e in stream[1:]] == ["save", "set_flag", "delete_flag"]
