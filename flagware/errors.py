@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "MORE_PROBLEMS",
     "FlagwareError",
     "NoFlagContext",
     "RulesetError",
@@ -23,6 +24,10 @@ __all__ = [
     "StrategyRegistrationError",
     "VersionConflict",
 ]
+
+
+MORE_PROBLEMS = "... and more problems; fix these first"
+"""The last line of a :class:`RulesetError` whose validation stopped early."""
 
 
 class FlagwareError(Exception):
@@ -35,15 +40,25 @@ class RulesetError(FlagwareError, ValueError):
     ``problems`` holds every problem found, each as ``"path: message"`` where the path names
     the flag, strategy and field (``flags.beta.strategies[2].percent``), so one failed
     validation tells the author everything to fix.
+
+    Validation stops after a bounded number of problems (a document with 30,000 bad ids
+    would otherwise cost as much to report as to fix); ``more`` is then True and the
+    message ends with a line saying so.
     """
 
-    def __init__(self, problems: Iterable[str], *, source: str | None = None) -> None:
+    def __init__(
+        self, problems: Iterable[str], *, source: str | None = None, more: bool = False
+    ) -> None:
         self.problems: tuple[str, ...] = tuple(problems) or ("invalid ruleset",)
         self.source = source
+        self.more = more
         where = f" in {source}" if source else ""
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         lines = "\n".join(f"  - {p}" for p in self.problems)
+        if more:
+            lines += f"\n  {MORE_PROBLEMS}"
+            noun += ", and more"
         super().__init__(f"invalid ruleset{where} ({count} {noun}):\n{lines}")
 
 

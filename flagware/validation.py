@@ -29,7 +29,7 @@ from flagware.strategies.base import BuiltinStrategy
 from flagware.strategies.conditions import Condition
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
 
-__all__ = ["FLAG_NAME", "LIMITS", "parse_ruleset"]
+__all__ = ["FLAG_NAME", "LIMITS", "MAX_PROBLEMS", "parse_ruleset"]
 
 FLAG_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
 VARIANT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
@@ -45,6 +45,9 @@ LIMITS: Mapping[str, int] = {
     "test_users": 10_000,
     "variants_per_flag": 100,
 }
+
+# A RulesetError lists at most this many problems; validation stops once it has them.
+MAX_PROBLEMS = 100
 
 AccountId = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 Weight = Annotated[float, Field(strict=True, gt=0, le=100, allow_inf_nan=False)]
@@ -111,45 +114,93 @@ class WhenModel(BaseModel):
     when: Annotated[list[Condition], Field(max_length=LIMITS["conditions_per_strategy"])]
 
 
-def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
-    out = prefix
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "<document>"
-
-
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _problems(prefix: str, exc: ValidationError) -> list[str]:
-    """Readable ``path: message`` lines from a pydantic error."""
-    out = []
+class _Problems:
+    """The problems found so far, at most ``MAX_PROBLEMS`` of them.
+
+    ``full`` tells the walk to stop: past the cap, finding more costs time and tells the
+    author nothing they can act on before fixing the first ones.
+    """
+
+    __slots__ = ("lines", "more")
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.more = False  # some problems were dropped, or part of the document unchecked
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def full(self) -> bool:
+        return len(self.lines) >= MAX_PROBLEMS
+
+    @property
+    def room(self) -> int:
+        return MAX_PROBLEMS - len(self.lines)
+
+    def append(self, line: str) -> None:
+        if self.full:
+            self.more = True
+        else:
+            self.lines.append(line)
+
+    def extend(self, lines: list[str]) -> None:
+        if len(lines) > self.room:
+            self.more = True
+        self.lines.extend(lines[: self.room])
+
+    def error(self, source: str | None) -> RulesetError:
+        return RulesetError(self.lines, source=source, more=self.more)
+
+
+def _paths(prefix: str, loc: tuple[int | str, ...]) -> list[str]:
+    """The path of ``loc`` and of each of its containers, outermost first."""
+    out, path = [], prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+        out.append(path)
+    return out or [prefix or "<document>"]
+
+
+def _problems(prefix: str, exc: ValidationError, limit: int = MAX_PROBLEMS) -> list[str]:
+    """Readable ``path: message`` lines from a pydantic error (``limit`` + 1 at most).
+
+    Linear in the number of errors: a list of 30,000 bad ids is 30,000 errors.
+    """
+    located = []
+    containers: set[str] = set()
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        *outer, path = _paths(prefix, loc)
+        containers.update(outer)
+        located.append((path, err))
+    # Keep one problem per path, and drop a container's problem when one of its items has
+    # its own (a list with a bad item is also "too short after validation").
+    out: dict[str, str] = {}
+    for path, err in located:
+        if path in out or path in containers:
+            continue
         kind = err["type"]
         msg = err["msg"].removeprefix("Value error, ")
         if kind == "missing":
-            out.append(f"{_path(prefix, loc)}: is required")
+            out[path] = f"{path}: is required"
         elif kind == "extra_forbidden":
-            out.append(f"{_path(prefix, loc)}: unknown key")
+            out[path] = f"{path}: unknown key"
         elif kind in ("value_error", "assertion_error"):
-            out.append(f"{_path(prefix, loc)}: {msg}")
+            out[path] = f"{path}: {msg}"
         else:
-            out.append(f"{_path(prefix, loc)}: {msg}, got {_short(err.get('input'))}")
-    # Keep one problem per path, and drop a container's problem when one of its items has
-    # its own (a list with a bad item is also "too short after validation").
-    paths = [line.split(": ", 1)[0] for line in out]
-    unique: dict[str, str] = {}
-    for path, line in zip(paths, out, strict=True):
-        deeper = any(p != path and p.startswith((path + ".", path + "[")) for p in paths)
-        if path not in unique and not deeper:
-            unique[path] = line
-    return list(unique.values())
+            out[path] = f"{path}: {msg}, got {_short(err.get('input'))}"
+        if len(out) > limit:
+            break
+    return list(out.values())
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -185,7 +236,7 @@ def _check_shape(doc: Any) -> str | None:
     return None
 
 
-def _parse_strategy(raw: Mapping[str, Any], path: str, problems: list[str]) -> StrategySpec | None:
+def _parse_strategy(raw: Mapping[str, Any], path: str, problems: _Problems) -> StrategySpec | None:
     kind = raw.get("type")
     if not isinstance(kind, str):
         problems.append(f"{path}.type: is required (one of {', '.join(registered_types())})")
@@ -205,13 +256,13 @@ def _parse_strategy(raw: Mapping[str, Any], path: str, problems: list[str]) -> S
         try:
             when = tuple(WhenModel.model_validate({"when": raw["when"]}).when)
         except ValidationError as exc:
-            problems.extend(_problems(path, exc))
+            problems.extend(_problems(path, exc, problems.room))
             ok = False
     if isinstance(entry, CustomStrategyType):
         try:
             validated = entry.params.model_validate(params)
         except ValidationError as exc:
-            problems.extend(_problems(path, exc))
+            problems.extend(_problems(path, exc, problems.room))
             return None
         kwargs = {name: getattr(validated, name) for name in type(validated).model_fields}
         kwargs.update(validated.model_extra or {})
@@ -226,13 +277,13 @@ def _parse_strategy(raw: Mapping[str, Any], path: str, problems: list[str]) -> S
     try:
         strategy = builtin.model_validate(params)
     except ValidationError as exc:
-        problems.extend(_problems(path, exc))
+        problems.extend(_problems(path, exc, problems.room))
         return None
     stored = strategy.model_dump(mode="json", exclude_none=True)
     return StrategySpec(kind, strategy, stored, when) if ok else None
 
 
-def _parse_flag(name: Any, raw: Any, problems: list[str]) -> Flag | None:
+def _parse_flag(name: Any, raw: Any, problems: _Problems) -> Flag | None:
     if not isinstance(name, str) or not re.fullmatch(FLAG_NAME, name):
         problems.append(f"flags[{_short(name)}]: flag name must match {FLAG_NAME}")
         return None
@@ -246,13 +297,16 @@ def _parse_flag(name: Any, raw: Any, problems: list[str]) -> Flag | None:
     try:
         model: FlagModel | None = FlagModel.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_problems(path, exc))
+        problems.extend(_problems(path, exc, problems.room))
         model = None
     # Strategies are checked even when the flag's other keys are wrong, to report everything.
     raw_strategies = raw.get("strategies")
     strategies = []
     if isinstance(raw_strategies, list):
         for i, raw_strategy in enumerate(raw_strategies[: LIMITS["strategies_per_flag"]]):
+            if problems.full:
+                problems.more = True
+                return None
             if isinstance(raw_strategy, Mapping):
                 spec = _parse_strategy(raw_strategy, f"{path}.strategies[{i}]", problems)
                 if spec is not None:
@@ -279,7 +333,7 @@ def parse_ruleset(doc: Any, *, source: str | None = None) -> Ruleset:
     shape = _check_shape(doc)
     if shape is not None:
         raise RulesetError([f"<document>: {shape}"], source=source)
-    problems: list[str] = []
+    problems = _Problems()
     try:
         top = DocumentModel.model_validate(doc)
     except ValidationError as exc:
@@ -289,9 +343,12 @@ def parse_ruleset(doc: Any, *, source: str | None = None) -> Ruleset:
     raw_flags = doc.get("flags")
     if isinstance(raw_flags, Mapping):
         for name, raw in raw_flags.items():
+            if problems.full:
+                problems.more = True
+                break
             flag = _parse_flag(name, raw, problems)
             if flag is not None:
                 flags[name] = flag
     if problems or top is None:
-        raise RulesetError(problems, source=source)
+        raise problems.error(source)
     return Ruleset(flags=flags, test_users=frozenset(top.test_users), unknown=top.unknown)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 import flagware
 from flagware import Ruleset, RulesetError
+from flagware.errors import MORE_PROBLEMS
 from flagware.strategies import BUILTIN_STRATEGIES
-from flagware.validation import FLAG_NAME, LIMITS
+from flagware.validation import FLAG_NAME, LIMITS, MAX_PROBLEMS
 
 VALID: dict[str, Any] = {
     "schema": 1,
@@ -642,6 +643,100 @@ def test_too_many_variants() -> None:
     assert problem_at(
         problems_of(doc), "flags.f.variants", f"at most {LIMITS['variants_per_flag']}"
     )
+
+
+# --- many problems: bounded, and still with paths ----------------------------------------
+
+
+def error_of(doc: Any) -> RulesetError:
+    with pytest.raises(RulesetError) as info:
+        Ruleset.from_dict(doc)
+    return info.value
+
+
+def test_thirty_two_thousand_bad_ids_report_the_cap_and_say_there_are_more() -> None:
+    # Issue 9: this document took 150 s to validate (every path compared with every other).
+    doc = {"flags": {"beta": {"strategies": [{"type": "accounts", "ids": list(range(32_000))}]}}}
+    error = error_of(doc)
+    assert len(error.problems) == MAX_PROBLEMS
+    assert (
+        error.problems[5]
+        == "flags.beta.strategies[0].ids[5]: Input should be a valid string, got 5"
+    )
+    assert [p.split(": ", 1)[0] for p in error.problems] == [
+        f"flags.beta.strategies[0].ids[{i}]" for i in range(MAX_PROBLEMS)
+    ]
+    assert error.more
+    message = str(error).splitlines()
+    assert message[0] == f"invalid ruleset ({MAX_PROBLEMS} problems, and more):"
+    assert message[-1] == f"  {MORE_PROBLEMS}"
+    assert len(message) == MAX_PROBLEMS + 2
+
+
+def test_a_huge_document_of_bad_ids_in_many_strategies_completes() -> None:
+    strategies = [{"type": "accounts", "ids": list(range(19_000))}] * LIMITS["strategies_per_flag"]
+    error = error_of({"flags": {"beta": {"strategies": strategies}}})
+    assert len(error.problems) == MAX_PROBLEMS
+    assert error.more
+
+
+class _Recorded(flagware.Strategy):
+    """A custom strategy that records every ruleset entry validation builds."""
+
+    built: ClassVar[list[int]] = []
+
+    def __init__(self, n: int) -> None:
+        self.built.append(n)
+
+    def matches(self, account: flagware.Account) -> bool:
+        return False
+
+
+def test_validation_stops_at_the_cap_instead_of_checking_the_rest() -> None:
+    flagware.register_strategy("validation_test_recorded")(_Recorded)
+    try:
+        _Recorded.built.clear()
+        flags: dict[str, Any] = {f"bad{i:04d}": {"enabled": "yes"} for i in range(MAX_PROBLEMS)}
+        flags.update(
+            {
+                f"late{i}": {"strategies": [{"type": "validation_test_recorded", "n": i}]}
+                for i in range(50)
+            }
+        )
+        error = error_of({"flags": flags})
+    finally:
+        flagware.unregister_strategy("validation_test_recorded")
+    assert [p.split(": ", 1)[0] for p in error.problems] == [
+        f"flags.bad{i:04d}.enabled" for i in range(MAX_PROBLEMS)
+    ]
+    assert error.more
+    assert _Recorded.built == []  # the flags after the cap were not validated
+
+
+def test_problems_up_to_the_cap_are_all_reported_without_the_more_line() -> None:
+    error = error_of({"flags": {f"bad{i:04d}": {"enabled": "yes"} for i in range(MAX_PROBLEMS)}})
+    assert len(error.problems) == MAX_PROBLEMS
+    assert not error.more
+    assert str(error).splitlines()[0] == f"invalid ruleset ({MAX_PROBLEMS} problems):"
+    assert MORE_PROBLEMS not in str(error)
+
+
+def test_one_problem_past_the_cap_is_announced() -> None:
+    flags = {f"bad{i:04d}": {"enabled": "yes"} for i in range(MAX_PROBLEMS + 1)}
+    error = error_of({"flags": flags})
+    assert len(error.problems) == MAX_PROBLEMS
+    assert error.more
+    assert "flags.bad0100.enabled" not in str(error)
+
+
+def test_a_container_problem_is_dropped_when_an_item_has_its_own_among_many() -> None:
+    # The de-duplication is by path, now without comparing every path with every other.
+    doc = with_strategy(type="last_digit", digits=[1, 12, 3, 14])
+    problems = problems_of(doc)
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        "flags.f.strategies[0].digits[1]",
+        "flags.f.strategies[0].digits[3]",
+    ]
 
 
 # --- property tests ------------------------------------------------------------------------
