@@ -9,9 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from flagware.admin.forms import (
-    parse_scalar,
-)
+from flagware.admin.forms import BadInput, parse_scalar, whole_number
 from flagware.admin.guard import operator
 from flagware.admin.pages import Pages
 from flagware.errors import RulesetError
@@ -70,11 +68,12 @@ class AccountPages(Pages):
         account_id = params.get("account", "").strip()
         number_text = params.get("number", "").strip()
         attributes_text = params.get("attributes", "")
-        problems: list[str] = []
+        problems: list[str] = []  # in what was typed: the answer is a 400
+        lookup_problems: list[str] = []  # the application's lookup failed: the server's trouble
         rows: list[Any] = []
         account: Account | None = None
         if account_id:
-            found = await self._look_up(account_id, problems)
+            found = await self._look_up(account_id, lookup_problems)
             attributes: dict[str, Any] = dict(found.attributes) if found else {}
             for line in attributes_text.splitlines():
                 if line.strip():
@@ -85,28 +84,27 @@ class AccountPages(Pages):
                     attributes[key.strip()] = parse_scalar(value)
             number = found.number if found else None
             if number_text:
-                if number_text.lstrip("-").isdigit():
-                    number = int(number_text)
-                else:
-                    problems.append(
-                        f"the account number must be a whole number, got {number_text!r}"
-                    )
+                try:
+                    number = whole_number(number_text, "the account number", signed=True)
+                except BadInput as error:
+                    problems.append(str(error))
             try:
                 account = Account(account_id, number=number, attributes=attributes)
             except (TypeError, ValueError) as error:
                 problems.append(str(error))
-        if account is not None and not problems:
+        if account is not None and not problems and not lookup_problems:
             engine = self.store.engine()
             flags = engine.evaluate_all(account)
             rows = [flags.evaluation(name) for name in sorted(engine.ruleset.flags)]
         return self.render(
             request,
             "explain.html",
+            400 if problems else 200,
             account=account,
             account_id=account_id,
             number=number_text,
             attributes=attributes_text,
-            problems=problems,
+            problems=lookup_problems + problems,
             rows=rows,
             is_test_user=account is not None and account.id in self.store.ruleset().test_users,
         )

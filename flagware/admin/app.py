@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from flagware.admin.account_pages import AccountPages
 from flagware.admin.auth import Authenticator
 from flagware.admin.flag_pages import FlagPages
+from flagware.admin.forms import BadInput
 from flagware.admin.guard import Guard
 from flagware.admin.history_pages import HistoryPages
 from flagware.errors import StoreError
@@ -67,12 +68,16 @@ def admin_app(
         Route("/test-users", panel.test_users, name="test_users"),
         Route("/test-users", panel.change_test_users, methods=["POST"], name="change_test_users"),
         Route("/history", panel.history_page, name="history"),
-        Route("/history/{version:int}", panel.change_page, name="change"),
-        Route("/history/{version:int}/restore", panel.restore, methods=["POST"], name="restore"),
+        # Not {version:int}: its int() fails (a 500) on 5,000 digits; the page reads it.
+        Route("/history/{version}", panel.change_page, name="change"),
+        Route("/history/{version}/restore", panel.restore, methods=["POST"], name="restore"),
         Route("/explain", panel.explain, name="explain"),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     panel.paths = {r.name: r.path_format for r in routes if isinstance(r, Route)}
     panel.paths["static"] = "/static{path}"
-    app = Starlette(routes=routes, exception_handlers={StoreError: panel.store_unavailable})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={StoreError: panel.store_unavailable, BadInput: panel.bad_input},
+    )
     return Guard(app, auth)

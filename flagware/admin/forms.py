@@ -17,17 +17,46 @@ from typing import Any
 
 __all__ = [
     "BUILTIN_TYPES",
+    "MAX_DIGITS",
     "OPS",
+    "BadInput",
     "FlagForm",
     "StrategyForm",
     "fingerprint",
     "parse_scalar",
     "problems_by_field",
+    "whole_number",
 ]
 
 BUILTIN_TYPES = ("percentage", "accounts", "last_digit", "attribute", "schedule", "everyone")
 OPS = ("eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex")
-_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+MAX_DIGITS = 18  # a 64-bit integer's worth: versions, counts and account numbers fit
+
+
+class BadInput(ValueError):
+    """A submitted value the panel cannot read at all; the request is answered with 400."""
+
+
+def whole_number(text: object, what: str, *, signed: bool = False) -> int:
+    """The one way the panel reads a whole number a browser sent: ASCII digits only, at most
+    :data:`MAX_DIGITS` of them (and a leading ``-`` if ``signed``).
+
+    ``str.isdigit()`` is true for ``²`` and ``٣``, which ``int()`` refuses or reads as 3,
+    and ``int()`` refuses more than 4,300 digits: raises :class:`BadInput` naming ``what``
+    instead, so no odd number becomes a 500.
+    """
+    if not isinstance(text, str):
+        raise BadInput(f"{what} must be a whole number")
+    digits = text[1:] if signed and text.startswith("-") else text
+    shown = repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
+    if not (digits and digits.isascii() and digits.isdigit()):
+        raise BadInput(f"{what} must be a whole number, got {shown} (digits 0-9 only)")
+    if len(digits) > MAX_DIGITS:
+        raise BadInput(f"{what} must be a whole number of at most {MAX_DIGITS} digits, got {shown}")
+    return int(text)
+
+
 _SPLIT = re.compile(r"[\s,]+")
 _PROBLEM_PATH = re.compile(r"^flags(?:\.[^.\[]+|\['[^']*'\])(?:\.(\w+)(?:\[(\d+)\])?)?")
 
@@ -193,7 +222,7 @@ class StrategyForm:
             return value if isinstance(value, str) else ""
 
         digits_given = fields.get(f"{prefix}.digits", [])
-        digits = [int(d) for d in digits_given if isinstance(d, str) and d.isdigit()]
+        digits = [whole_number(d, f"{prefix}.digits") for d in digits_given]
         return cls(
             type=text("type"),
             percent=text("percent"),
@@ -267,8 +296,7 @@ class FlagForm:
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any], keep: Mapping[str, Any]) -> FlagForm:
         """Read a submitted form; strategies ticked for removal are left out."""
-        count = fields.get("strategy_count", "0")
-        total = int(count) if isinstance(count, str) and count.isdigit() else 0
+        total = whole_number(fields.get("strategy_count", "0"), "strategy_count")
         strategies = [
             StrategyForm.from_fields(fields, f"s{i}")
             for i in range(min(total, 1000))

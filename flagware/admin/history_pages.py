@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from flagware.admin.forms import BadInput, whole_number
 from flagware.admin.guard import operator
 from flagware.admin.pages import Pages
 from flagware.changes import Change
@@ -31,7 +32,9 @@ class HistoryPages(Pages):
         )
 
     async def change_page(self, request: Request) -> Response:
-        number = request.path_params["version"]
+        number = _path_version(request)
+        if number is None:
+            return self._no_such_version(request)
         changes = await self.history(None, 1000)
         by_version = {c.version: c for c in changes}
         change = by_version.get(number)
@@ -72,11 +75,13 @@ class HistoryPages(Pages):
         )
 
     async def restore(self, request: Request) -> Response:
-        number = request.path_params["version"]
         fields = await self.write_form(request)
         if isinstance(fields, Response):
             return fields
-        expected = str(fields.get("expected_version", ""))
+        number = _path_version(request)
+        if number is None:
+            return self._no_such_version(request)
+        expected = whole_number(fields.get("expected_version", ""), "the form's expected_version")
         changes = {c.version: c for c in await self.history(None, 1000)}
         change = changes.get(number)
         if change is None:
@@ -99,7 +104,7 @@ class HistoryPages(Pages):
                 lambda: self.store.save(
                     dict(change.document),
                     actor=operator(request),
-                    expected_version=int(expected) if expected.isdigit() else -1,
+                    expected_version=expected,
                     action=f"restore {number}",
                 )
             )
@@ -123,6 +128,11 @@ class HistoryPages(Pages):
             return self.render(request, "refused.html", 422, problem="; ".join(error.problems))
         return self.redirect(request, "history", {"saved": version})
 
+    def _no_such_version(self, request: Request) -> HTMLResponse:
+        text = request.path_params["version"]
+        shown = text if len(text) <= 20 else f"{text[:20]}..."
+        return self.render(request, "missing.html", 404, what=f"version {shown} in the history")
+
 
 def _diff_problem(change: Change, before: Change | None) -> str | None:
     """Why what ``change`` changed cannot be shown, if an unreadable part is in the way."""
@@ -133,3 +143,12 @@ def _diff_problem(change: Change, before: Change | None) -> str | None:
     if before is not None and "document" in before.unreadable:
         return f"The rules recorded for version {before.version}, before it, are unreadable."
     return None
+
+
+def _path_version(request: Request) -> int | None:
+    """The version in the path, read as strictly as every number the panel is sent; None
+    (a 404) for anything else, e.g. ``²`` or 5,000 digits."""
+    try:
+        return whole_number(request.path_params["version"], "the version")
+    except BadInput:
+        return None

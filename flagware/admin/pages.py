@@ -159,6 +159,12 @@ class Pages:
             request.state.history_problem = str(error)
             return []
 
+    async def bad_input(self, request: Request, error: Exception) -> Response:
+        """A submitted value that cannot be read at all (:class:`BadInput`): a 400 saying which."""
+        return self.render(
+            request, "refused.html", 400, heading="Bad request", problem=f"Not done: {error}."
+        )
+
     async def store_unavailable(self, request: Request, error: Exception) -> Response:
         """A store failure (e.g. Redis down): a page that says so, never a bare 500."""
         logger.warning("flagware admin: %s %s failed: %s", request.method, request.url.path, error)

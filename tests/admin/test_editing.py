@@ -302,7 +302,8 @@ def test_a_restore_without_a_readable_expected_version_is_refused(panel: Panel) 
     before = snapshot(panel.store)
     for expected in ("", "abc", "-1"):
         response = panel.submit(found, expected_version=expected)
-        assert response.status_code == 409
+        assert response.status_code == 400
+        assert "expected_version must be a whole number" in html.unescape(response.text)
     assert snapshot(panel.store) == before
 
 

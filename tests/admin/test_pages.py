@@ -273,7 +273,9 @@ def test_explain_says_when_the_account_lookup_fails(
 def test_explain_shows_what_it_cannot_read(
     examples: Panel, query: dict[str, str], problem: str
 ) -> None:
-    page = examples.page("/explain?" + urlencode(query))
+    response = examples.get("/explain?" + urlencode(query))
+    assert response.status_code == 400  # what was typed cannot be read
+    page = response.text
     assert any(problem in e for e in errors(page))
     assert "explain-results" not in page
     assert form(page.replace('method="get"', 'method="post"'), "/explain").value("account") == "a"
