@@ -207,10 +207,16 @@ class Plan:
                 combined.append(table)
         self.combined = tuple(combined)
         self.conjunctions = tuple(intersected)
+        self.by_attribute_name = dict(self.by_attribute)
         self.groups = _groups(checked)
-        self.loose = tuple(loose)
+        # Most loose rules are one call (a schedule, a custom strategy, one `ne` condition):
+        # those are called directly, the per-rule cost of the loop being most of theirs.
+        self.single_checks = tuple(
+            (r.flag, r.residuals[0].check) for r in loose if not r.hashes and len(r.residuals) == 1
+        )
+        self.loose = tuple(r for r in loose if r.hashes or len(r.residuals) != 1)
         self.anonymous = tuple(
-            r for r in self.loose if not r.hashes and all(x.anonymous for x in r.residuals)
+            r for r in loose if not r.hashes and all(x.anonymous for x in r.residuals)
         )
         self.needs_clock = any(x.timed for r in (*checked, *loose) for x in r.residuals)
 
@@ -234,13 +240,21 @@ class Plan:
         if self.by_digit is not None and number is not None:
             released.update(self.by_digit.get(abs(number) % 10, ()))
         attributes = account.attributes
-        for name, table in self.by_attribute:
+        # One lookup per attribute the rules test, or per attribute the account has if fewer.
+        if len(attributes) < len(self.by_attribute):
+            by_name = self.by_attribute_name
+            pairs = [(name, table) for name in attributes if (table := by_name.get(name))]
+        else:
+            pairs = list(self.by_attribute)
+        for name, table in pairs:
             value = attributes.get(name)
             if value.__class__ is bool:
                 value = index_key(value)
             if value is not None and (hit := _lookup(table, value)):
                 released.update(hit)
         for combined in self.combined:
+            if attributes.get(combined.attributes[0]) is None:  # no table has None in its keys
+                continue
             try:
                 hit = combined.table.get(tuple(map(attributes.get, combined.attributes)))
             except TypeError:  # an unhashable attribute value matches no string
@@ -254,6 +268,9 @@ class Plan:
                 rule = group.rules[position]
                 if rule.flag not in released and rule.checks_pass(account, id_bytes, at):
                     released.add(rule.flag)
+        for flag, check in self.single_checks:
+            if flag not in released and check(account, at):
+                released.add(flag)
         for rule in self.loose:
             if rule.flag not in released and rule.checks_pass(account, id_bytes, at):
                 released.add(rule.flag)
@@ -312,19 +329,35 @@ def _is_constant(rule: Rule) -> bool:
     return not (rule.conditions or rule.hashes or rule.residuals)
 
 
+def _inverted(entries: Iterable[tuple[frozenset[Hashable], T]]) -> dict[Hashable, frozenset[T]]:
+    """value -> the members whose values include it, from (values, member) entries.
+
+    A value of one member (an id in one allowlist: nearly all of them) shares that member's
+    one-element set, and whole value sets go in with C-level dict updates: 1.3 million ids
+    compiled in 7.5 s and 340 MiB with a set per value.
+    """
+    table: dict[Hashable, frozenset[T]] = {}
+    shared: dict[Hashable, set[T]] = {}
+    for values, member in entries:
+        common = table.keys() & values
+        for value in common:
+            members = shared.get(value)
+            if members is None:
+                members = shared[value] = set(table[value])
+            members.add(member)
+        table.update(dict.fromkeys(values - common if common else values, frozenset((member,))))
+    for value, members in shared.items():
+        table[value] = frozenset(members)
+    return table
+
+
 def _single_tables(rules: Iterable[Rule]) -> dict[Dimension, dict[Hashable, frozenset[str]]]:
     """For one-condition rules: per dimension, value -> flags released by it."""
-    tables: defaultdict[Dimension, defaultdict[Hashable, set[str]]] = defaultdict(
-        lambda: defaultdict(set)
-    )
+    by_dimension: defaultdict[Dimension, list[tuple[frozenset[Hashable], str]]] = defaultdict(list)
     for rule in rules:
         condition = rule.conditions[0]
-        for value in condition.values:
-            tables[condition.dimension][value].add(rule.flag)
-    return {
-        dimension: {value: frozenset(names) for value, names in table.items()}
-        for dimension, table in tables.items()
-    }
+        by_dimension[condition.dimension].append((condition.values, rule.flag))
+    return {dimension: _inverted(entries) for dimension, entries in by_dimension.items()}
 
 
 def _conjunctions(rules: Iterable[Rule]) -> tuple[Conjunction, ...]:
@@ -344,13 +377,11 @@ def _conjunctions(rules: Iterable[Rule]) -> tuple[Conjunction, ...]:
     out = []
     for dims, stack in sorted(layers.items()):
         for layer, _ in stack:
-            tables: list[defaultdict[Hashable, set[str]]] = [defaultdict(set) for _ in dims]
-            for rule in layer:
-                for table, condition in zip(tables, rule.conditions, strict=True):
-                    for value in condition.values:
-                        table[value].add(rule.flag)
-            frozen = tuple({v: frozenset(f) for v, f in t.items()} for t in tables)
-            out.append(Conjunction(dims, frozen))
+            tables = tuple(
+                _inverted((rule.conditions[i].values, rule.flag) for rule in layer)
+                for i in range(len(dims))
+            )
+            out.append(Conjunction(dims, tables))
     return tuple(out)
 
 
@@ -385,11 +416,11 @@ def _groups(rules: Iterable[Rule]) -> tuple[Group, ...]:
         by_dimensions[tuple(c.dimension for c in rule.conditions)].append(rule)
     groups = []
     for dimensions, members in sorted(by_dimensions.items()):
-        tables: list[defaultdict[Hashable, set[int]]] = [defaultdict(set) for _ in dimensions]
-        for position, rule in enumerate(members):
-            for table, condition in zip(tables, rule.conditions, strict=True):
-                for value in condition.values:
-                    table[value].add(position)
-        frozen = tuple({v: frozenset(p) for v, p in t.items()} for t in tables)
-        groups.append(Group(dimensions, frozen, tuple(members)))
+        tables = tuple(
+            _inverted(
+                (rule.conditions[i].values, position) for position, rule in enumerate(members)
+            )
+            for i in range(len(dimensions))
+        )
+        groups.append(Group(dimensions, tables, tuple(members)))
     return tuple(groups)
