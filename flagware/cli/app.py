@@ -14,7 +14,7 @@ from click.core import ParameterSource
 
 from flagware.cli import audit, evaluate, flags, rules, serve, tokens, users
 from flagware.cli.connect import install_log_handler
-from flagware.cli.errors import ConfigError, Refused, Unavailable
+from flagware.cli.errors import ConfigError, Refused, Unavailable, problems_text
 from flagware.cli.settings import Settings, default_actor
 from flagware.errors import RulesetError, StoreError
 
@@ -55,7 +55,7 @@ class FlagwareGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RulesetError as exc:  # also raised by edits that would make it invalid
-            raise Refused(f"{exc}\nnothing was written") from None
+            raise Refused(f"{problems_text(exc)}\nnothing was written") from None
         except StoreError as exc:  # VersionConflict is caught where it can happen
             raise Unavailable(str(exc)) from None
         except Exception as exc:

@@ -17,6 +17,7 @@ from flagware.cli.output import (
     CHANGE_COLUMNS,
     change_json,
     change_row,
+    echo,
     echo_diff,
     emit_json,
     json_option,
@@ -99,14 +100,14 @@ def history(flag: str | None, limit: int, show_diff: bool, as_json: bool) -> Non
         emit_json({"flag": flag, "version": store.version, "changes": entries})
         return
     if not changes:
-        click.echo(f"no recorded changes{f' to {flag}' if flag else ''}")
+        echo(f"no recorded changes{f' to {flag}' if flag else ''}")
         return
     header, *lines = table(CHANGE_COLUMNS, [change_row(c) for c in changes])
-    click.echo(header)
+    echo(header)
     for line, lines_of_diff in zip(lines, diffs, strict=True):
-        click.echo(line)
+        echo(line)
         if isinstance(lines_of_diff, str):
-            click.echo(f"    {lines_of_diff}")
+            echo(f"    {lines_of_diff}")
         elif lines_of_diff is not None:
             echo_diff(lines_of_diff, indent="    ")
 
@@ -138,7 +139,7 @@ def restore(version: int, yes: bool) -> None:
         new_label=f"version {version}",
     )
     if not lines:
-        click.echo(
+        echo(
             f"version {version}'s ruleset is the live one (version {live_version}); "
             "nothing to restore"
         )
@@ -158,4 +159,4 @@ def restore(version: int, yes: bool) -> None:
             f"the ruleset changed since version {live_version} while you were asked; nothing "
             "was written: run restore again to see the difference with what is live now"
         ) from None
-    click.echo(f"restored version {version} as version {new_version}")
+    echo(f"restored version {version} as version {new_version}")

@@ -10,7 +10,7 @@ import click
 
 from flagware.cli.connect import open_store
 from flagware.cli.errors import close_names
-from flagware.cli.output import emit_json, json_option, table
+from flagware.cli.output import echo, emit_json, json_option, printable, table
 from flagware.model import Account
 
 __all__ = ["evaluate", "parse_attribute", "parse_instant"]
@@ -117,20 +117,20 @@ def evaluate(
         )
         return
     for name in missing:
-        click.echo(
+        echo(
             f"note: {name!r} is not in the ruleset{close_names(name, engine.ruleset.flags)}; "
             f"it follows unknown: {engine.ruleset.unknown}",
             err=True,
         )
     details = [f"number {number}"] if number is not None else []
-    details += [f"{k}={v}" for k, v in attributes.items()]
-    who = f"account {account_id}" + (f" ({', '.join(details)})" if details else "")
+    details += [f"{printable(k)}={printable(v)}" for k, v in attributes.items()]
+    who = f"account {printable(account_id)}" + (f" ({', '.join(details)})" if details else "")
     when = at.isoformat() if at else "now"
     suffix = ", as a test user" if is_test_user else ""
-    click.echo(f"{who}, ruleset version {store.version}, at {when}{suffix}")
+    echo(f"{who}, ruleset version {store.version}, at {when}{suffix}")
     rows = [
         [name, "on" if r["enabled"] else "off", str(r["variant"] or "-"), str(r["reason"])]
         for name, r in results.items()
     ]
     for line in table(["FLAG", "VALUE", "VARIANT", "REASON"], rows):
-        click.echo(line)
+        echo(line)

@@ -14,9 +14,11 @@ from flagware.cli.output import (
     CHANGE_COLUMNS,
     change_json,
     change_row,
+    echo,
     emit_json,
     join,
     json_option,
+    printable,
     table,
 )
 from flagware.cli.settings import get_settings
@@ -85,7 +87,7 @@ def list_flags(as_json: bool) -> None:
             }
         )
         return
-    click.echo(
+    echo(
         f"{get_settings().store_label()}: version {store.version}, {len(ruleset.flags)} flags, "
         f"{len(ruleset.test_users)} test users, unknown flags {ruleset.unknown}"
     )
@@ -98,7 +100,7 @@ def list_flags(as_json: bool) -> None:
         for name, flag in ruleset.flags.items()
     ]
     for line in table(headers, rows):
-        click.echo(line)
+        echo(line)
 
 
 @click.command("show", short_help="Show one flag and its recent changes.")
@@ -123,20 +125,20 @@ def show(name: str, as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"{name}  ({get_settings().store_label()}, version {store.version})")
+    echo(f"{name}  ({get_settings().store_label()}, version {store.version})")
     if flag.description:
-        click.echo(f"  description: {flag.description}")
-    click.echo(f"  state:       {_state(flag)}")
-    click.echo(f"  released to: {rollout_summary(flag)}")
+        echo(f"  description: {printable(flag.description)}")
+    echo(f"  state:       {_state(flag)}")
+    echo(f"  released to: {printable(rollout_summary(flag))}")
     if flag.variants:
-        click.echo(f"  variants:    {join(f'{v} {w:g}%' for v, w in flag.variants)}")
-    click.echo("\ndocument:")
+        echo(f"  variants:    {join(f'{v} {w:g}%' for v, w in flag.variants)}")
+    echo("\ndocument:")
     for line in dump_document(flag.to_dict(), "yaml").splitlines():
-        click.echo(f"  {line}")
+        echo(f"  {line}")
     if changes:
-        click.echo("\nrecent changes:")
+        echo("\nrecent changes:")
         for line in table(CHANGE_COLUMNS, [change_row(c) for c in changes]):
-            click.echo(f"  {line}")
+            echo(f"  {line}")
 
 
 def _switch(name: str, enabled: bool) -> None:
@@ -154,11 +156,11 @@ def _switch(name: str, enabled: bool) -> None:
     version = edit(store, change, action="enable" if enabled else "disable")
     flag = store.ruleset().flags[name]
     if version is None:
-        click.echo(f"{name} is already {_state(flag)}; nothing changed")
+        echo(f"{name} is already {_state(flag)}; nothing changed")
     elif enabled:
-        click.echo(f"enabled {name} (version {version}): {rollout_summary(flag)}")
+        echo(f"enabled {name} (version {version}): {printable(rollout_summary(flag))}")
     else:
-        click.echo(f"killed {name} (version {version}): off for everyone, test users included")
+        echo(f"killed {name} (version {version}): off for everyone, test users included")
 
 
 @click.command("enable", short_help="Lift a flag's kill switch.")
@@ -287,11 +289,13 @@ def set_flag(
         )
         return
     for note in notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {printable(note)}", err=True)
     if version is None:
-        click.echo(f"{name}: nothing changed (version {store.version}): {rollout_summary(flag)}")
+        echo(
+            f"{name}: nothing changed (version {store.version}): {printable(rollout_summary(flag))}"
+        )
     else:
         verb = "created" if created else "set"
-        click.echo(f"{verb} {name} (version {version}): {rollout_summary(flag)}")
+        echo(f"{verb} {name} (version {version}): {printable(rollout_summary(flag))}")
     if not flag.enabled:
-        click.echo(f"note: {name} is killed; `flagware enable {name}` releases it", err=True)
+        echo(f"note: {name} is killed; `flagware enable {name}` releases it", err=True)

@@ -10,7 +10,15 @@ import click
 from flagware.changes import summarize
 from flagware.cli.connect import is_placeholder, open_store
 from flagware.cli.errors import ConfigError, Refused
-from flagware.cli.output import echo_diff, emit_json, json_option, summary_lines
+from flagware.cli.output import (
+    echo,
+    echo_diff,
+    echo_document,
+    emit_json,
+    json_option,
+    printable,
+    summary_lines,
+)
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import canonical, edit
 from flagware.errors import RulesetError, VersionConflict
@@ -39,7 +47,10 @@ def problems_of(path: Path) -> tuple[Ruleset | None, list[str]]:
 def problem_report(path: Path, problems: list[str]) -> str:
     """A file's problems, one per line, each with its path in the document."""
     noun = "problem" if len(problems) == 1 else "problems"
-    return "\n".join([f"{path}: invalid ({len(problems)} {noun})", *(f"  - {p}" for p in problems)])
+    return "\n".join(
+        [f"{printable(path)}: invalid ({len(problems)} {noun})"]
+        + [f"  - {printable(p)}" for p in problems]
+    )
 
 
 def live_document(store: Store) -> dict[str, Any]:
@@ -72,11 +83,9 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
     else:
         for path, result in zip(files, results, strict=True):
             if result["valid"]:
-                click.echo(
-                    f"{path}: ok ({result['flags']} flags, {result['test_users']} test users)"
-                )
+                echo(f"{path}: ok ({result['flags']} flags, {result['test_users']} test users)")
             else:
-                click.echo(problem_report(path, cast("list[str]", result["problems"])))
+                echo(problem_report(path, cast("list[str]", result["problems"])))
     if not all(r["valid"] for r in results):
         click.get_current_context().exit(1)
 
@@ -142,14 +151,14 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
         )
         return
     if not summary:
-        click.echo(f"{file} is already the live ruleset (version {live_version}); nothing written")
+        echo(f"{file} is already the live ruleset (version {live_version}); nothing written")
         return
     if version is None:
-        click.echo(f"dry run: pushing {file} over version {live_version} would change:")
+        echo(f"dry run: pushing {file} over version {live_version} would change:")
     else:
-        click.echo(f"pushed {file}: now version {version}")
+        echo(f"pushed {file}: now version {version}")
     for line in summary_lines(summary):
-        click.echo(f"  {line}")
+        echo(f"  {line}")
 
 
 @click.command("pull", short_help="Print or save the live ruleset.")
@@ -178,19 +187,20 @@ def pull(output: Path | None, fmt: str | None) -> None:
     else:
         chosen = "yaml"
     store = open_store()
+    doc = store.ruleset().to_dict()
     try:
-        text = dump_document(store.ruleset().to_dict(), chosen)
+        text = dump_document(doc, chosen)
     except ImportError as exc:
         raise ConfigError(str(exc)) from None
     if output is None:
-        click.echo(text, nl=False)
+        echo_document(doc, text, chosen)
         return
     output.write_text(text, encoding="utf-8")
     flags = len(store.ruleset().flags)
-    click.echo(f"wrote {output}: version {store.version}, {flags} flags")
+    echo(f"wrote {output}: version {store.version}, {flags} flags")
 
 
-class _DiffTrouble(click.ClickException):
+class _DiffTrouble(Refused):
     """Exit 2, as diff(1) does for trouble (1 means "different")."""
 
     exit_code = 2

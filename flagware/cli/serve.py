@@ -14,6 +14,7 @@ import click
 
 from flagware.cli.connect import is_placeholder, open_store
 from flagware.cli.errors import ConfigError
+from flagware.cli.output import echo
 from flagware.cli.settings import get_settings
 from flagware.stores.base import Store
 from flagware.stores.memory import MemoryStore
@@ -71,9 +72,9 @@ def admin(host: str, port: int) -> None:
         raise ConfigError(NEEDS_ADMIN_EXTRA) from None
     store = open_store(need_ruleset=False, serving=True)
     if is_placeholder(store):
-        click.echo(f"note: {get_settings().store_label()} has no ruleset yet", err=True)
+        echo(f"note: {get_settings().store_label()} has no ruleset yet", err=True)
     app = admin_app(store, auth=auth)
-    click.echo(f"admin panel for {get_settings().store_label()}: http://{host}:{port}/")
+    echo(f"admin panel for {get_settings().store_label()}: http://{host}:{port}/")
     _run(app, host, port)
 
 
@@ -107,7 +108,7 @@ def demo(host: str, port: int) -> None:
     auth = _basic_auth(user, password)
     app = demo_app(store, auth)
     panel = f"http://{host}:{port}/admin/  (user {user}, password {shown})"
-    click.echo(f"flagware demo on {where}")
-    click.echo(f"  flags API:   curl -H 'X-Account-Id: acct-42' http://{host}:{port}/api/flags")
-    click.echo(f"  admin panel: {panel}")
+    echo(f"flagware demo on {where}")
+    echo(f"  flags API:   curl -H 'X-Account-Id: acct-42' http://{host}:{port}/api/flags")
+    echo(f"  admin panel: {panel}")
     _run(app, host, port)

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from flagware.cli.errors import ConfigError
-from flagware.cli.output import emit_json, json_option
+from flagware.cli.output import echo, emit_json, json_option, printable
 from flagware.middleware import DEFAULT_TOKEN_COOKIE
 from flagware.overrides import Overrides, issue_override_token, parse_override_header
 
@@ -114,12 +114,13 @@ def token(
             }
         )
         return
-    click.echo(minted)
+    echo(minted)
     forced = ", ".join(
         f"{n}={'on' if v is True else 'off' if v is False else v}" for n, v in overrides.items()
     )
-    click.echo(
-        f"for {account_id} ({forced}) until {expires.isoformat(timespec='seconds')}; "
+    echo(
+        f"for {printable(account_id)} ({printable(forced)}) until "
+        f"{expires.isoformat(timespec='seconds')}; "
         f"set it as the {DEFAULT_TOKEN_COOKIE} cookie",
         err=True,
     )

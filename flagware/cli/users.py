@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from flagware.cli.connect import open_store
-from flagware.cli.output import emit_json, join, json_option
+from flagware.cli.output import echo, emit_json, join, json_option, printable
 from flagware.cli.writing import edit
 
 __all__ = ["test_users"]
@@ -19,9 +19,9 @@ def _list(as_json: bool) -> None:
     if as_json:
         emit_json({"version": store.version, "test_users": users})
     elif users:
-        click.echo("\n".join(users))
+        echo("\n".join(printable(u) for u in users))
     else:
-        click.echo("no test users", err=True)
+        echo("no test users", err=True)
 
 
 @click.group("test-users", invoke_without_command=True)
@@ -54,12 +54,12 @@ def _change_users(ids: tuple[str, ...], add: bool) -> None:
     untouched = sorted(set(ids) - set(changed))
     if untouched:
         state = "already test users" if add else "not test users"
-        click.echo(f"note: {state}: {join(untouched)}", err=True)
+        echo(f"note: {state}: {join(untouched)}", err=True)
     if version is None:
-        click.echo(f"nothing changed (version {store.version}); {len(after)} test users")
+        echo(f"nothing changed (version {store.version}); {len(after)} test users")
     else:
         verb = "added" if add else "removed"
-        click.echo(f"{verb} {join(changed)} (version {version}); {len(after)} test users")
+        echo(f"{verb} {join(changed)} (version {version}); {len(after)} test users")
 
 
 @test_users.command("add")
