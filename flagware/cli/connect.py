@@ -8,7 +8,6 @@ writes RedisStore's on-disk snapshot: it must act on what Redis holds, nothing o
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -22,8 +21,6 @@ import click
 from flagware.cli.errors import ConfigError, Unavailable
 from flagware.cli.settings import Settings, get_settings
 from flagware.errors import RulesetError, StoreError
-from flagware.loading import MAX_DOCUMENT_BYTES
-from flagware.ruleset import Ruleset
 from flagware.stores.base import Store
 from flagware.stores.file import FileStore
 
@@ -157,23 +154,24 @@ def _open_redis(
     try:
         import redis  # noqa: PLC0415 - optional extra
 
+        from flagware.stores import redis_clients  # noqa: PLC0415
         from flagware.stores.redis import RedisStore  # noqa: PLC0415
     except ImportError:
         raise ConfigError("--redis-url needs redis-py: pip install 'flagware[redis]'") from None
     where = redact(url)
     try:
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
-            health_check_interval=15,
+        factory = redis_clients.factory_from_url(
+            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
         )
+        client = factory()
     except ValueError as exc:
         raise ConfigError(f"invalid Redis URL {where}: {exc}") from None
+    except (redis.RedisError, OSError) as exc:  # a cluster client connects as it is made
+        raise Unavailable(f"cannot reach Redis at {where}: {exc}") from None
     try:
         client.ping()
     except (redis.RedisError, OSError) as exc:
-        client.close()
+        redis_clients.close_client(client)
         raise Unavailable(f"cannot reach Redis at {where}: {exc}") from None
     with _held_logs() as records:
         try:
@@ -183,9 +181,10 @@ def _open_redis(
                 poll_interval=poll,
                 snapshot_path=False,
                 owns_client=True,
+                client_factory=factory,
             )
         except ValueError as exc:  # the namespace
-            client.close()
+            redis_clients.close_client(client)
             raise ConfigError(str(exc)) from None
     ctx.find_root().with_resource(store)
     health = store.health()
@@ -195,38 +194,24 @@ def _open_redis(
     if health.source != "fail-closed":
         _replay(records, logging.INFO if settings.verbose else logging.WARNING)
         return store
-    # Redis answered but the store found nothing it can serve: nothing there, or a
-    # document that does not validate (say why, in the validation's own words).
-    try:
-        raw = client.hget(f"{{flagware:{settings.namespace}}}:ruleset", "doc")
-    except (redis.RedisError, OSError) as exc:
-        raise Unavailable(f"lost Redis at {where}: {exc}") from None
-    if need_ruleset and raw is not None:
+    # Redis answered but the store found nothing it can serve: nothing there, or something
+    # it refused (say why, in the store's own words).
+    problem = health.problem
+    if need_ruleset and problem is not None:
+        summary, _, details = problem.partition("\n")
         raise Unavailable(
-            f"the ruleset in Redis namespace {settings.namespace!r} is invalid; push a valid "
-            f"one with `flagware push FILE`\n{_problems(raw)}"
+            f"the ruleset in Redis namespace {settings.namespace!r} cannot be used: {summary}; "
+            "push a valid one with `flagware push FILE`" + (f"\n{details}" if details else "")
         )
     if need_ruleset:
         raise Unavailable(
-            f"no ruleset in Redis namespace {settings.namespace!r}; push one with "
-            "`flagware push FILE`"
+            f"no ruleset in Redis namespace {settings.namespace!r} (a new namespace, or Redis "
+            "lost its data: running apps put back what they serve as soon as they notice); "
+            "push one with `flagware push FILE`"
         )
     if settings.verbose:
         _replay(records, logging.INFO)
     return store
-
-
-def _problems(raw: bytes | str) -> str:
-    """Why a document in Redis is not a ruleset, one problem a line."""
-    try:
-        if len(raw) > MAX_DOCUMENT_BYTES:
-            raise RulesetError(["<document>: larger than the document size limit"])
-        Ruleset.from_dict(json.loads(raw))
-    except RulesetError as exc:
-        return "\n".join(f"  - {problem}" for problem in exc.problems)
-    except (ValueError, RecursionError) as exc:
-        return f"  - <document>: not valid JSON: {exc}"
-    return "  - it validates now: someone fixed it meanwhile; try again"
 
 
 def _redis_store(store: Store) -> RedisStore | None:

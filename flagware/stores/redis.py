@@ -426,11 +426,11 @@ class RedisStore(Store):
         served = current.version if current is not None else 0
         if head.state == "ok" and source == "redis" and head.version == served:
             if head.digest != self._stored_digest:
-                self._refuse(
-                    ("in place", head.raw_version, head.digest),
-                    f"version {served} in Redis was changed without a new version (its "
-                    "digest changed); serving the rules this process loaded as that version",
+                problem = (
+                    f"version {served} in Redis was changed without a new version (its digest "
+                    "changed); this process keeps serving the rules it loaded as that version"
                 )
+                self._refuse(("in place", head.raw_version, head.digest), problem, problem)
             else:
                 self._mark_in_sync()
             return True
@@ -443,8 +443,15 @@ class RedisStore(Store):
             version, ruleset = self._verify(stored)
         except (_Unservable, RulesetError) as exc:
             what = f"version {head.version}" if head.version is not None else "the ruleset"
+            if isinstance(exc, RulesetError):
+                count = len(exc.problems)
+                lines = "".join(f"\n  - {p}" for p in exc.problems)
+                problem = f"it is invalid ({count} problem{'s' if count != 1 else ''}){lines}"
+            else:
+                problem = str(exc)
             self._refuse(
                 (head.raw_version, head.digest, head.state),
+                problem,
                 f"rejected {what} in Redis; keeping version {served or 'none'}:\n{exc}",
             )
             return True
@@ -605,12 +612,13 @@ class RedisStore(Store):
             self._write_snapshot(version, ruleset)
         return True
 
-    def _refuse(self, state: object, message: str) -> None:
-        """Redis holds something we must not serve: log it once, report it, keep ours."""
+    def _refuse(self, state: object, problem: str, message: str) -> None:
+        """Redis holds something we must not serve: log it once, report why in health(),
+        keep serving ours."""
         if state != self._refused:
             logger.error("flagware: %s %s", self.describe(), message)
         self._refused = state
-        self._problem = message
+        self._problem = problem
         if self._stale_since is None:
             self._stale_since = time.time()
 
