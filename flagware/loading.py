@@ -86,6 +86,12 @@ def parse_document(text: str | bytes, fmt: Format, *, source: str | None = None)
     except (ValueError, yaml.YAMLError, RecursionError) as exc:
         # json.JSONDecodeError, tomllib.TOMLDecodeError and UnicodeDecodeError are ValueErrors.
         raise RulesetError([f"<document>: not valid {fmt.upper()}: {exc}"], source=source) from None
+    except (LookupError, AttributeError, TypeError, ArithmeticError) as exc:
+        # PyYAML's constructors for explicit tags fail this way on values they cannot read:
+        # `!!bool maybe` (KeyError), `!!int ''` (IndexError), `!!timestamp x` (AttributeError).
+        detail = f"{type(exc).__name__}: {str(exc)[:80]}"
+        problem = f"<document>: not valid {fmt.upper()}: a value it cannot read ({detail})"
+        raise RulesetError([problem], source=source) from None
 
 
 def dump_document(doc: dict[str, Any], fmt: Format) -> str:
@@ -93,15 +99,22 @@ def dump_document(doc: dict[str, Any], fmt: Format) -> str:
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "yaml":
-        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        text: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        if "\x85" in text:
+            # PyYAML writes NEL (U+0085) as it is inside a quoted string, where reading it
+            # back folds it into a space (a salt would change, and with it the rollout). It
+            # is the only character that does not round-trip (checked over all of Unicode);
+            # without allow_unicode it is escaped, as "\N".
+            text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=False)
+        return text
     try:
         import tomli_w  # noqa: PLC0415 - optional dependency
     except ImportError:
         raise ImportError(
             "writing TOML rulesets needs tomli-w: pip install 'flagware[toml-write]'"
         ) from None
-    text: str = tomli_w.dumps(doc)
-    return text
+    toml_text: str = tomli_w.dumps(doc)
+    return toml_text
 
 
 def load_ruleset(path: str | os.PathLike[str]) -> Ruleset:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from flagware import Ruleset, RulesetError, load_ruleset
@@ -85,6 +85,7 @@ def must_refuse_or_load(fmt: Format, text: str | bytes) -> None:
     come out of either step."""
     try:
         doc = parse_document(text, fmt)
+        event(f"{fmt}: parsed")
         ruleset = Ruleset.from_dict(doc)
     except RulesetError as exc:
         refused: RulesetError | None = exc
@@ -93,6 +94,7 @@ def must_refuse_or_load(fmt: Format, text: str | bytes) -> None:
     if refused is not None:
         assert refused.problems
         return
+    event(f"{fmt}: a ruleset")
     assert Ruleset.from_dict(ruleset.to_dict()) == ruleset
 
 
@@ -136,6 +138,37 @@ def test_edited_documents_only_ever_raise_ruleset_error(case: tuple[Format, str]
 @given(valid_documents(), st.sampled_from(FORMATS))
 def test_valid_documents_load_back_from_their_text(doc: dict[str, Any], fmt: Format) -> None:
     assert Ruleset.from_dict(parse_document(dump_document(doc, fmt), fmt)) == Ruleset.from_dict(doc)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Found by test_edited_documents_only_ever_raise_ruleset_error: PyYAML's tag
+        # constructors raised AttributeError, KeyError or IndexError through parse_document.
+        "!!timestamp 2026-01-01flags: {}\n",
+        "flags: !!timestamp x",
+        "flags: {a: {enabled: !!bool maybe}}",
+        "!!bool ''",
+        "!!int ''",
+        "!!float ''",
+        "!!int _",
+        "!!int :",
+    ],
+)
+def test_yaml_tags_with_values_they_cannot_read_are_a_ruleset_error(text: str) -> None:
+    with pytest.raises(RulesetError, match="not valid YAML"):
+        parse_document(text, "yaml")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("value", ["\x85", "a\x85b", "é\x85 \u2028\u2029\x0b\x0c\r"])
+def test_a_next_line_character_survives_dump_and_parse(fmt: Format, value: str) -> None:
+    """Found by test_valid_documents_load_back_from_their_text: YAML turned a salt's NEL
+    (U+0085) into a space, which would re-bucket the flag's rollout."""
+    doc = {"test_users": [value], "flags": {"f": {"salt": value, "description": value}}}
+    assert parse_document(dump_document(doc, fmt), fmt) == doc
+    if fmt == "yaml":
+        assert "é" in dump_document({"flags": {"f": {"description": "é"}}}, "yaml")
 
 
 @pytest.fixture(scope="module")
