@@ -290,6 +290,64 @@ def near_valid_documents(draw: st.DrawFn) -> Any:
     return mutated
 
 
+# --- Override headers and tokens. ------------------------------------------------------------
+
+# Text near the grammar: its own characters, and the ones that must break it.
+near_header = st.text(
+    alphabet=st.sampled_from(list("abcXYZ_019.-=, \t\r\n\x00\x7f\x85\u00e9\u2028=on off")),
+    max_size=120,
+)
+entry = st.builds(
+    lambda name, value: f"{name}={value}",
+    FLAG_NAME,
+    st.sampled_from(["on", "off", "true", "FALSE", "1", "0", "On"]) | VARIANT_NAME,
+)
+# Well-formed entries repeated (a flag named twice breaks the header), and distinct ones
+# around and past the count (50) and size (2 KiB) limits, or megabytes past them.
+many_entries = st.builds(
+    lambda entries, sep, repeat: sep.join(entries * repeat),
+    st.lists(entry, min_size=1, max_size=8),
+    st.sampled_from([",", ", ", " ,\t", ",,"]),
+    st.integers(1, 3) | st.sampled_from([1_000, 20_000]),
+) | st.builds(
+    lambda count, width, value: ", ".join(f"f{i:0{width}d}={value}" for i in range(count)),
+    st.integers(1, 120) | st.sampled_from([49, 50, 51, 100_000]),
+    st.integers(1, 40),
+    st.sampled_from(["on", "off", "green"]),
+)
+override_headers = st.one_of(
+    st.text(st.characters(exclude_categories=()), max_size=200),
+    st.binary(max_size=200),
+    near_header,
+    many_entries,
+    many_entries.map(lambda h: h.encode("ascii")),
+    st.builds(str.__add__, many_entries, any_text),
+)
+
+
+@st.composite
+def token_mutations(draw: st.DrawFn, token: str) -> str:
+    """``token`` with one to three characters inserted, deleted or replaced, or cut short,
+    or lengthened."""
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(token)))
+        action = draw(st.sampled_from(["insert", "delete", "replace", "truncate", "append"]))
+        char = draw(
+            st.sampled_from(list("AZaz09-_.=+/!*~ \n")) | st.characters(exclude_categories=())
+        )
+        if action == "insert":
+            token = token[:at] + char + token[at:]
+        elif action == "delete":
+            token = token[:at] + token[at + 1 :]
+        elif action == "replace":
+            token = token[:at] + char + token[at + 1 :]
+        elif action == "truncate":
+            token = token[:at]
+        else:
+            token = token + char
+    return token
+
+
 # --- Accounts. --------------------------------------------------------------------------------
 
 attribute_values = st.one_of(

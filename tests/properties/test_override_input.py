@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from itsdangerous.encoding import base64_decode
 
@@ -27,7 +27,7 @@ from flagware.overrides import (
 from flagware.validation import FLAG_NAME, RESERVED_VARIANTS, VARIANT_NAME
 from tests.properties.generators import FLAG_NAME as flag_names
 from tests.properties.generators import VARIANT_NAME as variant_names
-from tests.properties.generators import any_text
+from tests.properties.generators import override_headers, token_mutations
 
 WELL_FORMED_NAME = re.compile(FLAG_NAME.removesuffix("$") + r"\Z")
 WELL_FORMED_VARIANT = re.compile(VARIANT_NAME.removesuffix("$") + r"\Z")
@@ -43,6 +43,7 @@ def render(overrides: dict[str, Any]) -> str:
 
 
 def assert_well_formed(raw: str | bytes, parsed: dict[str, Any] | None) -> None:
+    event("refused" if parsed is None else "parsed")
     if parsed is None:
         return
     as_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
@@ -59,34 +60,7 @@ def assert_well_formed(raw: str | bytes, parsed: dict[str, Any] | None) -> None:
     assert parse_override_header(render(parsed)) == parsed
 
 
-# Text near the grammar: its own characters, and the ones that must break it.
-near_header = st.text(
-    alphabet=st.sampled_from(list("abcXYZ_019.-=, \t\r\n\x00\x7f\x85\u00e9\u2028=on off")),
-    max_size=120,
-)
-entry = st.builds(
-    lambda name, value: f"{name}={value}",
-    flag_names,
-    st.sampled_from(["on", "off", "true", "FALSE", "1", "0", "On"]) | variant_names,
-)
-# Many well-formed entries: around and past the size and count limits, or far past them.
-many_entries = st.builds(
-    lambda entries, sep, repeat: sep.join(entries * repeat),
-    st.lists(entry, min_size=1, max_size=8),
-    st.sampled_from([",", ", ", " ,\t", ",,"]),
-    st.integers(1, 80) | st.sampled_from([1_000, 100_000]),
-)
-headers = st.one_of(
-    st.text(st.characters(exclude_categories=()), max_size=200),
-    st.binary(max_size=200),
-    near_header,
-    many_entries,
-    many_entries.map(lambda h: h.encode("ascii")),
-    st.builds(str.__add__, many_entries, any_text),
-)
-
-
-@given(headers)
+@given(override_headers)
 def test_the_header_parser_never_raises_and_accepts_only_well_formed_overrides(
     raw: str | bytes,
 ) -> None:
@@ -115,36 +89,13 @@ def test_arbitrary_strings_are_never_accepted_as_tokens(token: str, account: str
     assert read_override_token(SECRET, token, account, now=NOW) is None
 
 
-@st.composite
-def mutations(draw: st.DrawFn, token: str) -> str:
-    """``token`` with one to three characters inserted, deleted or replaced, or cut short,
-    or lengthened."""
-    for _ in range(draw(st.integers(1, 3))):
-        at = draw(st.integers(0, len(token)))
-        action = draw(st.sampled_from(["insert", "delete", "replace", "truncate", "append"]))
-        char = draw(
-            st.sampled_from(list("AZaz09-_.=+/!*~ \n")) | st.characters(exclude_categories=())
-        )
-        if action == "insert":
-            token = token[:at] + char + token[at:]
-        elif action == "delete":
-            token = token[:at] + token[at + 1 :]
-        elif action == "replace":
-            token = token[:at] + char + token[at + 1 :]
-        elif action == "truncate":
-            token = token[:at]
-        else:
-            token = token + char
-    return token
-
-
 @given(st.data(), account_ids, grants, secrets_)
 def test_a_mutated_token_is_never_accepted(
     data: st.DataObject, account: str, grant: dict[str, Any], secret: str
 ) -> None:
     token = issue_override_token(secret, account, grant, ttl=3600, now=NOW)
     assert read_override_token(secret, token, account, now=NOW) == grant
-    mutated = data.draw(mutations(token), label="mutated")
+    mutated = data.draw(token_mutations(token), label="mutated")
     assume(mutated != token)
     assert read_override_token(secret, mutated, account, now=NOW) is None
 

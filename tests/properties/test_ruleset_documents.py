@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import assume, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 from flagware import Account, Engine, FlagSet, Ruleset, RulesetError
@@ -28,6 +28,7 @@ def from_dict_or_problems(doc: Any) -> Ruleset | None:
         refused: RulesetError | None = exc
     else:
         refused = None
+    event("refused" if refused is not None else "a ruleset")
     if refused is not None:
         assert refused.problems, "a RulesetError must list its problems"
         assert all(isinstance(p, str) and p for p in refused.problems)
