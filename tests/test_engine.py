@@ -454,6 +454,20 @@ def test_an_account_id_that_utf8_cannot_encode_is_refused_or_evaluated() -> None
     assert isinstance(eng.is_released_to("f", account), bool)
 
 
+def test_an_attribute_that_utf8_cannot_encode_is_searched_not_raised_on() -> None:
+    # Issue 9: regex conditions encode the text as UTF-8 for RE2; a lone surrogate in an
+    # attribute (a surrogateescape-decoded header) made evaluate_all raise for every flag.
+    eng = make(
+        {
+            "f": on({"type": "attribute", "attribute": "ua", "op": "regex", "values": ["bot$"]}),
+            "g": on({"type": "everyone"}),
+        }
+    )
+    assert released(eng, Account(id="a", attributes={"ua": "\udcffbot"}))
+    assert not released(eng, Account(id="a", attributes={"ua": "\udcff"}))
+    assert eng.evaluate_all(Account(id="a", attributes={"ua": "\udcff"}))["g"]
+
+
 def test_lazy_evaluation_gives_the_same_flags_at_the_same_instant() -> None:
     doc = {
         "flags": {

@@ -28,14 +28,18 @@ FLAG_NAMES = [f"f{i}" for i in range(6)]
 ATTRIBUTES = ["country", "plan", "age", "tags", "beta"]
 OPS = ["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex"]
 # Values each attribute's conditions compare with: few, so rules and accounts collide often.
+# Several types per attribute: the compiled ne/not_in (one set lookup), ordering (one bound
+# per type) and contains (a lookup per item) must keep booleans apart from 0 and 1.
 SCALARS: dict[str, list[Any]] = {
     "country": ["NL", "DE", "US", 1, True],
     "plan": ["free", "pro", "x"],
-    "age": [0, 1, 17, 18, 30.5, True],
-    "tags": ["NL", "pro", "x", 1],
-    "beta": [True, False, 1, 0, "x"],
+    "age": [0, 1, 17, 18, 30.5, True, "18", 17.0],
+    "tags": ["NL", "pro", "x", 1, True],
+    "beta": [True, False, 1, 0, "x", 0.0],
 }
-PATTERNS = ["^N", "L$", "pro", "^(D|U)", ".", "e"]
+# Patterns of one condition are searched as one RE2 program: quoting, flags and anchors
+# must stay inside their own alternative.
+PATTERNS = ["^N", "L$", "pro", "^(D|U)", ".", "e", "(?i)^nl$", r"\Qo N", r"\Qx)\E", "^$"]
 PERCENTS = [0, 0.01, 1, 10, 12.5, 33.33, 50, 99.99, 100]
 OFFSETS = [-7200, -1, 0, 1, 7200]
 VARIANTS = [{"control": 50, "green": 50}, {"a": 10, "b": 20.5, "c": 69.5}]
@@ -84,9 +88,9 @@ def iso_at(offset: int) -> str:
 # Indexed operators and the country attribute are favoured: they exercise the indexes.
 _ops = st.sampled_from(["eq", "in"] * 3 + OPS)
 _attributes = st.sampled_from(["country", "country", "beta", *ATTRIBUTES])
-_patterns = st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3)
+_patterns = st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=4)
 _values = {
-    name: st.lists(st.sampled_from(pool), min_size=1, max_size=3) for name, pool in SCALARS.items()
+    name: st.lists(st.sampled_from(pool), min_size=1, max_size=5) for name, pool in SCALARS.items()
 }
 
 
@@ -191,12 +195,12 @@ def ruleset_docs(draw: st.DrawFn) -> dict[str, Any]:
 # --- accounts --------------------------------------------------------------------------------
 
 attribute_values: dict[str, st.SearchStrategy[Any]] = {
-    "country": st.sampled_from(["NL", "DE", "US", None, "nl", 1]),
-    "plan": st.sampled_from(["free", "pro", None, True]),
-    "age": st.sampled_from([0, 1, 17, 18, 30.5, 17.0, True, False, "18", None]),
-    "tags": st.lists(st.sampled_from(["NL", "pro", "x", 1, True]), max_size=3)
-    | st.sampled_from(["pro NL", "", ("x", "NL")]),
-    "beta": st.sampled_from([True, False, 1, 0, 1.0, "True"]),
+    "country": st.sampled_from(["NL", "DE", "US", None, "nl", 1, "\ud800NL", ["NL"]]),
+    "plan": st.sampled_from(["free", "pro", None, True, "pro NL", "x)"]),
+    "age": st.sampled_from([0, 1, 17, 18, 30.5, 17.0, True, False, "18", "2", None, 10**20]),
+    "tags": st.lists(st.sampled_from(["NL", "pro", "x", 1, True, 1.0, ["x"]]), max_size=3)
+    | st.sampled_from(["pro NL", "", ("x", "NL"), frozenset({"pro", 0})]),
+    "beta": st.sampled_from([True, False, 1, 0, 1.0, 0.0, "True", "x"]),
 }
 
 
@@ -547,3 +551,58 @@ def test_rules_of_two_flags_on_the_same_dimensions_do_not_mix() -> None:
             assert_plan_agrees(ruleset, Account(id="a", number=number, attributes={"plan": plan}))
     fs = Engine(ruleset).evaluate_all(Account(id="a", number=1, attributes={"plan": "free"}))
     assert fs.enabled_flags() == frozenset()
+
+
+def test_negated_conditions_keep_booleans_apart_from_numbers() -> None:
+    ne = ruleset_of({"type": "attribute", "attribute": "beta", "op": "ne", "values": [1]})
+    not_in = ruleset_of(
+        {"type": "attribute", "attribute": "beta", "op": "not_in", "values": [True, "x"]}
+    )
+    assert released(ne, Account(id="a1", attributes={"beta": True}))
+    assert not released(ne, Account(id="a1", attributes={"beta": 1.0}))
+    assert released(not_in, Account(id="a1", attributes={"beta": 1}))
+    assert not released(not_in, Account(id="a1", attributes={"beta": True}))
+
+
+def test_ordering_against_several_values_of_several_types() -> None:
+    ruleset = ruleset_of(
+        {"type": "attribute", "attribute": "age", "op": "lt", "values": [18, 65.5, "m", True]}
+    )
+    for value, expected in ((64, True), (65.5, False), (70, False), ("a", True), ("z", False)):
+        assert released(ruleset, Account(id="a1", attributes={"age": value})) is expected
+    assert not released(ruleset, Account(id="a1", attributes={"age": False}))
+
+
+def test_contains_looks_up_items_and_searches_text() -> None:
+    ruleset = ruleset_of(
+        {"type": "attribute", "attribute": "tags", "op": "contains", "values": ["beta", 1]}
+    )
+    for value, expected in (
+        (["alpha", "beta"], True),
+        ([True], False),
+        ([1.0], True),
+        ("my-beta-tag", True),
+        ("1", False),
+        ([["beta"]], False),
+    ):
+        assert released(ruleset, Account(id="a1", attributes={"tags": value})) is expected
+
+
+def test_patterns_of_one_condition_do_not_leak_into_each_other() -> None:
+    ruleset = ruleset_of(
+        {
+            "type": "attribute",
+            "attribute": "ua",
+            "op": "regex",
+            "values": [r"\Qa)|(b", "(?i)^x$", "^y"],
+        }
+    )
+    for value, expected in (
+        ("a)|(b", True),
+        ("b", False),  # `|` was quoted, not an alternative
+        ("X", True),
+        ("zX", False),  # (?i) and ^ stay inside their own pattern
+        ("yes", True),
+        ("Yes", False),
+    ):
+        assert released(ruleset, Account(id="a1", attributes={"ua": value})) is expected
