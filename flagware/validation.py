@@ -24,9 +24,19 @@ from pydantic import (
 )
 
 from flagware.errors import RulesetError
+from flagware.loading import MAX_DOCUMENT_BYTES
 from flagware.ruleset import Flag, Ruleset, StrategySpec
+from flagware.strategies.accounts import MAX_IDS
+from flagware.strategies.attribute import Attribute
 from flagware.strategies.base import BuiltinStrategy
-from flagware.strategies.conditions import Condition
+from flagware.strategies.conditions import (
+    MAX_PATTERNS,
+    MAX_REGEX_LENGTH,
+    MAX_REGEX_PROGRAM,
+    MAX_VALUES,
+    REGEX_MAX_MEM,
+    Condition,
+)
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
 
 __all__ = ["FLAG_NAME", "LIMITS", "MAX_PROBLEMS", "parse_ruleset"]
@@ -36,14 +46,47 @@ VARIANT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 # Words the override header gives a meaning of their own (on/off), so no variant may use them.
 RESERVED_VARIANTS = frozenset({"on", "off", "true", "false"})
 
+# Every limit a ruleset document must keep, in one table (README, "Validation", lists them).
+# The document-wide ones are what keeps the cost of a request bounded whatever is stored:
+# the engine answers eq/in conditions, allowlists, last digits and rollouts from indexes,
+# but calls the other checks one by one.
 LIMITS: Mapping[str, int] = {
+    # the document as a whole
+    "document_bytes": MAX_DOCUMENT_BYTES,  # as JSON, YAML or TOML text
     "nodes": 2_000_000,  # values in the whole document
     "depth": 16,  # nesting of mappings and lists
     "flags": 50_000,
+    "test_users": 10_000,
+    # each flag, strategy and condition
     "strategies_per_flag": 100,
     "conditions_per_strategy": 20,
-    "test_users": 10_000,
     "variants_per_flag": 100,
+    "ids_per_strategy": MAX_IDS,  # an accounts allowlist
+    "values_per_condition": MAX_VALUES,
+    "regex_length": MAX_REGEX_LENGTH,  # characters of one pattern
+    "regex_patterns_per_condition": MAX_PATTERNS,
+    "regex_program_per_condition": MAX_REGEX_PROGRAM,  # RE2 instructions, patterns together
+    "regex_memory_per_condition": REGEX_MAX_MEM,  # bytes RE2 may use: program and DFA cache
+    # the whole ruleset
+    "strategies": 100_000,
+    "conditions": 20_000,  # attribute strategies and `when` entries
+    "checks": 10_000,  # schedules, custom strategies, conditions other than eq/in
+    "regex_patterns": 100,
+    "regex_program": 20_000,  # RE2 instructions of all regex conditions
+    "contains_texts": 1_000,  # text values of contains conditions: a substring search each
+}
+
+# What each document-wide limit counts, for its error message.
+_COUNTED = {
+    "strategies": "strategies",
+    "conditions": "conditions (attribute strategies and `when` entries)",
+    "checks": (
+        "per-request checks (schedule and custom strategies; ne, not_in, lt, lte, gt, gte, "
+        "contains and regex conditions)"
+    ),
+    "regex_patterns": "regex patterns",
+    "regex_program": "RE2 instructions of compiled regex conditions",
+    "contains_texts": "text values of contains conditions",
 }
 
 # A RulesetError lists at most this many problems; validation stops once it has them.
@@ -126,18 +169,22 @@ class _Problems:
     author nothing they can act on before fixing the first ones.
     """
 
-    __slots__ = ("lines", "more")
+    __slots__ = ("halted", "lines", "more")
 
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.more = False  # some problems were dropped, or part of the document unchecked
+        # A document-wide limit was exceeded: checking the rest is moot, and the problem says
+        # so itself (no "and more" line).
+        self.halted = False
 
     def __len__(self) -> int:
         return len(self.lines)
 
     @property
     def full(self) -> bool:
-        return len(self.lines) >= MAX_PROBLEMS
+        """Whether to stop: the cap is reached, or a document-wide limit exceeded."""
+        return self.halted or len(self.lines) >= MAX_PROBLEMS
 
     @property
     def room(self) -> int:
@@ -156,6 +203,76 @@ class _Problems:
 
     def error(self, source: str | None) -> RulesetError:
         return RulesetError(self.lines, source=source, more=self.more)
+
+
+class _Totals:
+    """Running totals of the document-wide limits; the first one exceeded halts validation.
+
+    Counted from the raw document before a strategy is validated, so that a document far
+    over a limit (800,000 regexes) costs no more than one at the limit.
+    """
+
+    __slots__ = ("counts", "problems")
+
+    def __init__(self, problems: _Problems) -> None:
+        self.problems = problems
+        self.counts = dict.fromkeys(_COUNTED, 0)
+
+    def add(self, name: str, amount: int, path: str) -> bool:
+        """Count ``amount`` more at ``path``; False (and a problem) if that is over the limit."""
+        total = self.counts[name] = self.counts[name] + amount
+        if total <= LIMITS[name]:
+            return True
+        self.problems.append(
+            f"{path}: the ruleset is over its limit of {LIMITS[name]:,} {_COUNTED[name]} "
+            f"({total:,} counted up to here)"
+        )
+        self.problems.halted = True
+        return False
+
+    def add_strategy(self, raw: Mapping[str, Any], custom: bool, path: str) -> bool:
+        """Count one raw strategy entry and its conditions."""
+        kind = raw.get("type")
+        if not self.add("strategies", 1, path):
+            return False
+        if (kind == "schedule" or custom) and not self.add("checks", 1, path):
+            return False
+        conditions: list[tuple[str, Any]] = [(path, raw)] if kind == "attribute" else []
+        when = raw.get("when")
+        if isinstance(when, list | tuple):
+            limit = LIMITS["conditions_per_strategy"]
+            conditions.extend((f"{path}.when[{i}]", c) for i, c in enumerate(when[:limit]))
+        return all(self._add_condition(c, where) for where, c in conditions)
+
+    def _add_condition(self, raw: Any, path: str) -> bool:
+        if not isinstance(raw, Mapping):
+            return True
+        op, values = raw.get("op"), raw.get("values")
+        if not isinstance(values, list | tuple):
+            values = ()
+        if not self.add("conditions", 1, path):
+            return False
+        if op not in ("eq", "in") and not self.add("checks", 1, path):
+            return False
+        if op == "regex":
+            count = min(len(values), MAX_PATTERNS + 1)
+            return self.add("regex_patterns", count, f"{path}.values")
+        if op == "contains":
+            texts = sum(isinstance(v, str) for v in values[: MAX_VALUES + 1])
+            return self.add("contains_texts", texts, f"{path}.values")
+        return True
+
+    def add_programs(self, spec: StrategySpec, path: str) -> bool:
+        """Count the compiled size of the strategy's regex conditions, once validated."""
+        located: list[tuple[str, Condition]] = []
+        if isinstance(spec.strategy, Attribute):
+            located.append((path, spec.strategy))
+        located.extend((f"{path}.when[{i}]", c) for i, c in enumerate(spec.when))
+        return all(
+            self.add("regex_program", c.program_size, f"{where}.values")
+            for where, c in located
+            if c.program_size
+        )
 
 
 def _paths(prefix: str, loc: tuple[int | str, ...]) -> list[str]:
@@ -236,7 +353,18 @@ def _check_shape(doc: Any) -> str | None:
     return None
 
 
-def _parse_strategy(raw: Mapping[str, Any], path: str, problems: _Problems) -> StrategySpec | None:
+def _parse_strategy(
+    raw: Mapping[str, Any], path: str, problems: _Problems, totals: _Totals
+) -> StrategySpec | None:
+    spec = _validate_strategy(raw, path, problems, totals)
+    if spec is not None and not totals.add_programs(spec, path):
+        return None
+    return spec
+
+
+def _validate_strategy(
+    raw: Mapping[str, Any], path: str, problems: _Problems, totals: _Totals
+) -> StrategySpec | None:
     kind = raw.get("type")
     if not isinstance(kind, str):
         problems.append(f"{path}.type: is required (one of {', '.join(registered_types())})")
@@ -248,6 +376,8 @@ def _parse_strategy(raw: Mapping[str, Any], path: str, problems: _Problems) -> S
             f"{', '.join(registered_types())} (register custom ones with "
             f"@flagware.register_strategy before loading the ruleset)"
         )
+        return None
+    if not totals.add_strategy(raw, isinstance(entry, CustomStrategyType), path):
         return None
     params = {k: v for k, v in raw.items() if k not in ("type", "when")}
     when: tuple[Condition, ...] = ()
@@ -283,7 +413,7 @@ def _parse_strategy(raw: Mapping[str, Any], path: str, problems: _Problems) -> S
     return StrategySpec(kind, strategy, stored, when) if ok else None
 
 
-def _parse_flag(name: Any, raw: Any, problems: _Problems) -> Flag | None:
+def _parse_flag(name: Any, raw: Any, problems: _Problems, totals: _Totals) -> Flag | None:
     if not isinstance(name, str) or not re.fullmatch(FLAG_NAME, name):
         problems.append(f"flags[{_short(name)}]: flag name must match {FLAG_NAME}")
         return None
@@ -305,10 +435,10 @@ def _parse_flag(name: Any, raw: Any, problems: _Problems) -> Flag | None:
     if isinstance(raw_strategies, list):
         for i, raw_strategy in enumerate(raw_strategies[: LIMITS["strategies_per_flag"]]):
             if problems.full:
-                problems.more = True
+                problems.more = problems.more or not problems.halted
                 return None
             if isinstance(raw_strategy, Mapping):
-                spec = _parse_strategy(raw_strategy, f"{path}.strategies[{i}]", problems)
+                spec = _parse_strategy(raw_strategy, f"{path}.strategies[{i}]", problems, totals)
                 if spec is not None:
                     strategies.append(spec)
     if model is None or len(problems) > before:
@@ -334,6 +464,7 @@ def parse_ruleset(doc: Any, *, source: str | None = None) -> Ruleset:
     if shape is not None:
         raise RulesetError([f"<document>: {shape}"], source=source)
     problems = _Problems()
+    totals = _Totals(problems)
     try:
         top = DocumentModel.model_validate(doc)
     except ValidationError as exc:
@@ -344,9 +475,9 @@ def parse_ruleset(doc: Any, *, source: str | None = None) -> Ruleset:
     if isinstance(raw_flags, Mapping):
         for name, raw in raw_flags.items():
             if problems.full:
-                problems.more = True
+                problems.more = problems.more or not problems.halted
                 break
-            flag = _parse_flag(name, raw, problems)
+            flag = _parse_flag(name, raw, problems, totals)
             if flag is not None:
                 flags[name] = flag
     if problems or top is None:

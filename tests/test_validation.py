@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import flagware
 from flagware import Ruleset, RulesetError
 from flagware.errors import MORE_PROBLEMS
-from flagware.strategies import BUILTIN_STRATEGIES
+from flagware.loading import MAX_DOCUMENT_BYTES
+from flagware.strategies import BUILTIN_STRATEGIES, accounts, conditions
 from flagware.validation import FLAG_NAME, LIMITS, MAX_PROBLEMS
 
 VALID: dict[str, Any] = {
@@ -643,6 +644,159 @@ def test_too_many_variants() -> None:
     assert problem_at(
         problems_of(doc), "flags.f.variants", f"at most {LIMITS['variants_per_flag']}"
     )
+
+
+# --- document-wide limits: what bounds the cost of a request -------------------------------
+
+
+def flags_of(strategies: list[dict[str, Any]], per_flag: int = 100) -> dict[str, Any]:
+    """``strategies`` spread over as many flags as it takes, ``per_flag`` a flag, in order."""
+    return {
+        "flags": {
+            f"f{i // per_flag:05d}": {"strategies": strategies[i : i + per_flag]}
+            for i in range(0, len(strategies), per_flag)
+        }
+    }
+
+
+def regex(*patterns: str, attribute: str = "ua") -> dict[str, Any]:
+    return {"type": "attribute", "attribute": attribute, "op": "regex", "values": list(patterns)}
+
+
+def only_problem(doc: Any) -> str:
+    error = error_of(doc)
+    (problem,) = error.problems
+    assert not error.more  # a limit stops validation, and says so itself
+    return problem
+
+
+def test_limits_name_every_limit_once_with_the_values_validation_uses() -> None:
+    assert LIMITS["document_bytes"] == MAX_DOCUMENT_BYTES
+    assert LIMITS["ids_per_strategy"] == accounts.MAX_IDS
+    assert LIMITS["values_per_condition"] == conditions.MAX_VALUES
+    assert LIMITS["regex_length"] == conditions.MAX_REGEX_LENGTH
+    assert LIMITS["regex_patterns_per_condition"] == conditions.MAX_PATTERNS
+    assert LIMITS["regex_program_per_condition"] == conditions.MAX_REGEX_PROGRAM
+    assert LIMITS["regex_memory_per_condition"] == conditions.REGEX_MAX_MEM
+    for name in ("strategies", "conditions", "checks", "regex_patterns", "regex_program"):
+        assert LIMITS[name] > 0
+    assert LIMITS["contains_texts"] > 0
+
+
+def test_the_issue_document_of_800000_regexes_is_refused_at_the_limit() -> None:
+    # Issue 9: 15.8 MiB of regexes was accepted after 29.5 s, then cost 0.85 s a request.
+    patterns = [f"^acct-{j}$" for j in range(LIMITS["regex_patterns_per_condition"])]
+    doc = {"flags": {f"f{i:05d}": {"strategies": [regex(*patterns)]} for i in range(40_000)}}
+    over = LIMITS["regex_patterns"] // len(patterns)  # the first condition past the limit
+    problem = only_problem(doc)
+    assert problem.startswith(f"flags.f{over:05d}.strategies[0].values: ")
+    assert f"limit of {LIMITS['regex_patterns']:,} regex patterns" in problem
+
+
+def test_regex_patterns_up_to_the_ruleset_limit_are_accepted() -> None:
+    total = LIMITS["regex_patterns"]
+    per = LIMITS["regex_patterns_per_condition"]
+    strategies = [regex(*(f"^{i}-{j}$" for j in range(per))) for i in range(total // per)]
+    Ruleset.from_dict(flags_of(strategies))
+    strategies.append(regex("^one-more$"))
+    problem = only_problem(flags_of(strategies))
+    assert problem.startswith(f"flags.f00000.strategies[{total // per}].values: ")
+    assert f"({total + 1:,} counted up to here)" in problem
+
+
+def test_regex_patterns_in_when_conditions_count_with_their_path() -> None:
+    per = LIMITS["regex_patterns_per_condition"]
+    when = [regex(*(f"^{i}-{j}$" for j in range(per)), attribute=f"a{i}") for i in range(6)]
+    for condition in when:
+        del condition["type"]
+    problem = only_problem(with_strategy(type="everyone", when=when))
+    over = LIMITS["regex_patterns"] // per
+    assert problem.startswith(f"flags.f.strategies[0].when[{over}].values: ")
+    assert "regex patterns" in problem
+
+
+def test_compiled_regex_size_of_the_ruleset_is_limited() -> None:
+    # 19 patterns of ~260 RE2 instructions a condition stay under the condition's limit;
+    # the fifth such condition takes the ruleset past its limit.
+    per_condition = LIMITS["regex_program_per_condition"] // 260
+    strategies = [
+        regex(*(chr(97 + j % 26) * 250 + f"{i}-{j}" for j in range(per_condition)))
+        for i in range(5)
+    ]
+    problem = only_problem(flags_of(strategies))
+    assert problem.startswith("flags.f00000.strategies[")
+    assert problem.split(": ", 1)[0].endswith("].values")
+    assert f"limit of {LIMITS['regex_program']:,} RE2 instructions" in problem
+
+
+def test_a_regex_condition_over_its_own_limits_names_its_values() -> None:
+    over = LIMITS["regex_patterns_per_condition"] + 1
+    problem = only_problem(with_strategy(**regex(*(f"^{i}$" for i in range(over)))))
+    assert problem.startswith("flags.f.strategies[0].values: ")
+    assert f"at most {LIMITS['regex_patterns_per_condition']} patterns, got {over}" in problem
+    problem = only_problem(with_strategy(**regex(*(rf"\pL+x{i}" for i in range(8)))))
+    assert problem.startswith("flags.f.strategies[0].values: ")
+    assert f"the limit is {LIMITS['regex_program_per_condition']:,}" in problem
+
+
+def test_checks_made_one_by_one_on_every_request_are_limited() -> None:
+    ne = {"type": "attribute", "attribute": "plan", "op": "ne", "values": ["free"]}
+    limit = LIMITS["checks"]
+    Ruleset.from_dict(flags_of([ne] * limit))
+    problem = only_problem(flags_of([ne] * (limit + 1)))
+    assert problem.startswith(f"flags.f{limit // 100:05d}.strategies[0]: ")
+    assert f"limit of {limit:,} per-request checks" in problem
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        {"type": "schedule", "after": "2026-12-01T00:00:00Z"},
+        {"type": "everyone", "when": [{"attribute": "age", "op": "gte", "values": [18]}]},
+    ],
+)
+def test_schedules_and_non_indexed_conditions_are_checks(strategy: dict[str, Any]) -> None:
+    problem = only_problem(flags_of([strategy] * (LIMITS["checks"] + 1)))
+    assert "per-request checks" in problem
+
+
+def test_conditions_in_the_ruleset_are_limited() -> None:
+    # eq/in conditions are indexed, but each distinct set of attributes is one more lookup.
+    when = [{"attribute": f"a{i}", "op": "eq", "values": ["x"]} for i in range(20)]
+    count = LIMITS["conditions"] // 20 + 1
+    problem = only_problem(flags_of([{"type": "everyone", "when": when}] * count))
+    assert f"limit of {LIMITS['conditions']:,} conditions" in problem
+    assert problem.split(": ", 1)[0].endswith(".when[0]")
+
+
+def test_strategies_in_the_ruleset_are_limited() -> None:
+    count = LIMITS["strategies"] + 1
+    problem = only_problem(flags_of([{"type": "everyone"}] * count))
+    assert problem.startswith(f"flags.f{count // 100:05d}.strategies[0]: ")
+    assert f"limit of {LIMITS['strategies']:,} strategies" in problem
+
+
+def test_text_values_of_contains_conditions_are_limited() -> None:
+    limit = LIMITS["contains_texts"]
+    contains = {"type": "attribute", "attribute": "ua", "op": "contains"}
+    doc = flags_of(
+        [{**contains, "values": [f"bot{i}" for i in range(limit)]}, {**contains, "values": ["x"]}]
+    )
+    problem = only_problem(doc)
+    assert problem.startswith("flags.f00000.strategies[1].values: ")
+    assert f"limit of {limit:,} text values of contains conditions" in problem
+
+
+def test_a_limit_exceeded_stops_validation_but_keeps_earlier_problems() -> None:
+    doc = flags_of([{"type": "everyone"}] * (LIMITS["strategies"] + 1))
+    doc["flags"]["a_bad"] = {"enabled": "yes"}  # validated first
+    doc["flags"]["zz_bad"] = {"enabled": "yes"}  # after the limit: not reached
+    doc["flags"] = dict(sorted(doc["flags"].items()))
+    error = error_of(doc)
+    assert [p.split(": ", 1)[0] for p in error.problems] == [
+        "flags.a_bad.enabled",
+        f"flags.f{LIMITS['strategies'] // 100:05d}.strategies[0]",
+    ]
 
 
 # --- many problems: bounded, and still with paths ----------------------------------------
