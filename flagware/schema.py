@@ -3,7 +3,8 @@
 The package ships it as ``flagware/ruleset.schema.json`` for editors and CI linters (a
 test keeps the file in sync with this generator; regenerate it with
 ``python -m flagware.schema > flagware/ruleset.schema.json``). Validation itself uses the
-models, which also check what a schema cannot say: regexes compile, weights sum to 100.
+models, which also check what a schema cannot say: regexes compile, weights sum to 100,
+and the document-wide limits of :data:`flagware.validation.LIMITS` hold.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": _ID,
         "title": "flagware ruleset",
+        "$comment": (
+            "Limits a schema cannot express (the document's size, totals over the whole "
+            "ruleset, the compiled size of regexes) are checked by flagware's validation; "
+            "see flagware.validation.LIMITS"
+        ),
         **top,
         "$defs": dict(sorted(defs.items())),
     }

@@ -11,6 +11,7 @@ import yaml
 
 import flagware
 from flagware.schema import json_schema, shipped_schema
+from flagware.validation import LIMITS
 
 CONTRACT = Path(__file__).parents[2] / "shared" / "CONTRACT.md"
 
@@ -59,3 +60,42 @@ def test_schema_and_validation_reject_the_same_documents(doc: dict[str, Any]) ->
     assert list(_validator().iter_errors(doc)), "the schema accepted an invalid document"
     with pytest.raises(flagware.RulesetError):
         flagware.Ruleset.from_dict(doc)
+
+
+def _regex_doc(*patterns: Any, when: bool = False) -> dict[str, Any]:
+    condition = {"attribute": "ua", "op": "regex", "values": list(patterns)}
+    strategy = (
+        {"type": "everyone", "when": [condition]} if when else {"type": "attribute", **condition}
+    )
+    return {"flags": {"a": {"strategies": [strategy]}}}
+
+
+@pytest.mark.parametrize("when", [False, True])
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        [f"^{i}$" for i in range(LIMITS["regex_patterns_per_condition"] + 1)],
+        ["a" * (LIMITS["regex_length"] + 1)],
+        [5],
+    ],
+)
+def test_schema_and_validation_reject_regex_conditions_over_their_limits(
+    patterns: list[Any], when: bool
+) -> None:
+    doc = _regex_doc(*patterns, when=when)
+    assert list(_validator().iter_errors(doc)), "the schema accepted an invalid document"
+    with pytest.raises(flagware.RulesetError):
+        flagware.Ruleset.from_dict(doc)
+
+
+@pytest.mark.parametrize("when", [False, True])
+def test_schema_and_validation_accept_regex_conditions_at_their_limits(when: bool) -> None:
+    count = LIMITS["regex_patterns_per_condition"]
+    longest = "^" + "a" * (LIMITS["regex_length"] - 1)
+    doc = _regex_doc(longest, *(f"^{i}$" for i in range(count - 1)), when=when)
+    assert list(_validator().iter_errors(doc)) == []
+    flagware.Ruleset.from_dict(doc)
+
+
+def test_the_limits_a_schema_cannot_express_are_pointed_at() -> None:
+    assert "flagware.validation.LIMITS" in shipped_schema()["$comment"]

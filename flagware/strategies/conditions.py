@@ -278,7 +278,22 @@ def _regex_test(values: tuple[Any, ...]) -> Callable[[object], bool]:
 class Condition(BaseModel):
     """One attribute test, e.g. ``{attribute: country, op: in, values: [NL, DE]}``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        # What the JSON Schema can say of regex limits; the compiled size it cannot.
+        json_schema_extra={
+            "if": {"properties": {"op": {"const": "regex"}}, "required": ["op"]},
+            "then": {
+                "properties": {
+                    "values": {
+                        "maxItems": MAX_PATTERNS,
+                        "items": {"type": "string", "maxLength": MAX_REGEX_LENGTH},
+                    }
+                }
+            },
+        },
+    )
 
     attribute: Annotated[StrictStr, Field(pattern=ATTRIBUTE_NAME)]
     op: Op
