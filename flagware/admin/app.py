@@ -40,6 +40,7 @@ def admin_app(
     auth: Authenticator,
     lookup_account: Callable[[str], Account | None] | None = None,
     title: str = "flagware",
+    csrf_secret: str | bytes | None = None,
 ) -> Guard:
     """The admin panel for ``store``, an ASGI app to mount or serve.
 
@@ -51,6 +52,10 @@ def admin_app(
         so the panel uses its real number and attributes. It is called in a worker thread
         (it may query a database); if it raises, the page says the lookup failed.
     :param title: shown in the page header, e.g. the environment's name.
+    :param csrf_secret: signs the CSRF tokens, which are bound to the operator. Optional:
+        with :class:`~flagware.admin.BasicAuth` it is derived from the credentials;
+        otherwise a random one per process is used (logged at INFO). Panel processes
+        behind one load balancer must share it: give them all the same value.
     """
     if auth is None:
         raise ValueError(
@@ -80,4 +85,4 @@ def admin_app(
         routes=routes,
         exception_handlers={StoreError: panel.store_unavailable, BadInput: panel.bad_input},
     )
-    return Guard(app, auth)
+    return Guard(app, auth, csrf_secret=csrf_secret)

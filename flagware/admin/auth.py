@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 
@@ -31,6 +32,11 @@ class BasicAuth:
             raise ValueError("a Basic user name cannot contain ':'")
         self.username = username
         self._expected = f"{username}:{password}".encode()
+
+    def derive_secret(self, label: bytes) -> bytes:
+        """A secret derived from the credentials (HMAC-SHA256 keyed with them, of ``label``):
+        every panel process configured with the same login derives the same one."""
+        return hmac.new(self._expected, label, hashlib.sha256).digest()
 
     def __call__(self, conn: HTTPConnection) -> str | None:
         header = conn.headers.get("authorization", "")

@@ -57,6 +57,8 @@ def admin(host: str, port: int) -> None:
 
     Operators log in with HTTP Basic: FLAGWARE_ADMIN_USER and FLAGWARE_ADMIN_PASSWORD
     must both be set (exit 2 otherwise). Serve it over HTTPS (a proxy in front).
+    FLAGWARE_ADMIN_SECRET, if set, signs the forms' CSRF tokens (default: derived from
+    the credentials); panels behind one load balancer need the same one.
     """
     user = os.environ.get("FLAGWARE_ADMIN_USER", "")
     password = os.environ.get("FLAGWARE_ADMIN_PASSWORD", "")
@@ -73,7 +75,7 @@ def admin(host: str, port: int) -> None:
     store = open_store(need_ruleset=False, serving=True)
     if is_placeholder(store):
         echo(f"note: {get_settings().store_label()} has no ruleset yet", err=True)
-    app = admin_app(store, auth=auth)
+    app = admin_app(store, auth=auth, csrf_secret=os.environ.get("FLAGWARE_ADMIN_SECRET") or None)
     echo(f"admin panel for {get_settings().store_label()}: http://{host}:{port}/")
     _run(app, host, port)
 
