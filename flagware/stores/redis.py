@@ -170,7 +170,9 @@ class RedisStore(Store):
         self._snapshot = self._snapshot_file(snapshot_path)
         self._bootstrap = self._load_bootstrap(bootstrap)
         self._source: Source = "fail-closed"
-        self._stored_digest: str | None = None  # the digest field of what we serve
+        # The digest field and document length of what we serve, if it came from Redis.
+        self._stored_digest: str | None = None
+        self._stored_length = 0
         self._connected = False
         self._stale_since: float | None = time.time()
         self._last_error: str | None = None
@@ -339,7 +341,7 @@ class RedisStore(Store):
         snapshot = self._read_snapshot()
         if snapshot is not None:
             version, ruleset = snapshot
-            self._apply_if_newer(ruleset, version, "snapshot", None)
+            self._apply_if_newer(ruleset, version, "snapshot")
             logger.warning(
                 "flagware: %s cannot load from Redis; serving the snapshot of version %d (%s)",
                 self.describe(),
@@ -347,10 +349,10 @@ class RedisStore(Store):
                 self._snapshot,
             )
         elif self._bootstrap is not None:
-            self._apply_if_newer(self._bootstrap, 0, "bootstrap", None)
+            self._apply_if_newer(self._bootstrap, 0, "bootstrap")
             logger.warning("flagware: %s serves its bootstrap ruleset", self.describe())
         else:
-            self._apply_if_newer(FAIL_CLOSED, 0, "fail-closed", None)
+            self._apply_if_newer(FAIL_CLOSED, 0, "fail-closed")
             logger.error(
                 "flagware: %s has no ruleset (Redis unavailable or empty, no snapshot, no "
                 "bootstrap): FAILING CLOSED, every flag is off for everyone, test users "
@@ -425,7 +427,7 @@ class RedisStore(Store):
         current, source = self._current, self._source
         served = current.version if current is not None else 0
         if head.state == "ok" and source == "redis" and head.version == served:
-            if head.digest != self._stored_digest:
+            if head.digest != self._stored_digest or head.doc_length != self._stored_length:
                 problem = (
                     f"version {served} in Redis was changed without a new version (its digest "
                     "changed); this process keeps serving the rules it loaded as that version"
@@ -461,19 +463,20 @@ class RedisStore(Store):
             if renumbered is None:
                 return False
             version = renumbered
-        self._apply_if_newer(ruleset, version, "redis", digest)
+        self._apply_if_newer(ruleset, version, "redis", digest, len(stored.doc or b""))
         self._mark_in_sync()
         return True
 
     def _on_notification(self, data: Any) -> None:
-        """A write was published: sync, unless we already serve that version (our own)."""
+        """A write was published: sync, unless we already serve that version (our own). A
+        lower version than ours is news too: Redis went back, and was written to."""
         announced = redis_layout.parse_version(data)
         current = self._current
         if (
             announced is not None
             and current is not None
             and self._source == "redis"
-            and announced <= current.version
+            and announced == current.version
             and self._problem is None
         ):
             return
@@ -589,7 +592,12 @@ class RedisStore(Store):
         return redis_layout.parse_version(version)
 
     def _apply_if_newer(
-        self, ruleset: Ruleset, version: int, source: Source, digest: str | None
+        self,
+        ruleset: Ruleset,
+        version: int,
+        source: Source,
+        digest: str | None = None,
+        length: int = 0,
     ) -> bool:
         """Swap in ``ruleset`` unless we already serve a newer version (never go back).
 
@@ -607,7 +615,7 @@ class RedisStore(Store):
                 return False
             self._apply(ruleset, version)
             self._source = source
-            self._stored_digest = digest
+            self._stored_digest, self._stored_length = digest, length
         if source == "redis":
             self._write_snapshot(version, ruleset)
         return True
@@ -795,7 +803,7 @@ class RedisStore(Store):
             version = redis_layout.parse_version(raw_version)
             if version is None:  # pragma: no cover - the script formats it
                 raise StoreError(f"{self.describe()}: Redis returned version {raw_version!r}")
-            self._apply_if_newer(ruleset, version, "redis", digest)
+            self._apply_if_newer(ruleset, version, "redis", digest, len(doc))
             if replicas is not None and replicas < self._wait_replicas:
                 raise StoreError(
                     f"{self.describe()}: version {version} was written, but only {replicas} of "

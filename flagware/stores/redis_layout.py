@@ -105,12 +105,14 @@ class Head:
     has_doc: bool
     recorded_version: bytes | None = None  # of the newest audit entry
     recorded_digest: str | None = None
+    doc_length: int = 0  # in bytes: an edit in place that kept the digest changes it
 
     @classmethod
     def from_reply(cls, reply: Any) -> Head:
         """What :data:`HEAD` and :data:`FETCH` return: type, version, digest, document (or
         whether there is one), and the newest audit entry's version and digest."""
         kind, raw_version, raw_digest, doc, recorded_version, recorded_digest = reply[:6]
+        length = len(doc) if isinstance(doc, bytes) else reply[6] if len(reply) > 6 else 0
         return cls(
             _ascii(kind) or "none",
             _bytes(raw_version),
@@ -118,6 +120,7 @@ class Head:
             doc is not None and doc != 0,
             _bytes(recorded_version),
             _ascii(recorded_digest),
+            int(length),
         )
 
     @property
@@ -211,7 +214,7 @@ end
 """
 
 # KEYS: ruleset hash, audit stream. HEAD returns {type, version, digest, has doc, newest
-# audit version, its digest}: enough to tell whether the document must be fetched,
+# audit version, its digest, document length}: enough to tell whether the document must be fetched,
 # without fetching it; FETCH returns the same with the document itself, all of one write.
 # A key of another type is reported, not read.
 HEAD = (
@@ -219,9 +222,10 @@ HEAD = (
     + """
 local kind = redis.call('TYPE', KEYS[1]).ok
 local recorded, recorded_digest = newest(KEYS[2])
-if kind ~= 'hash' then return {kind, false, false, 0, recorded, recorded_digest} end
+if kind ~= 'hash' then return {kind, false, false, 0, recorded, recorded_digest, 0} end
 return {kind, redis.call('HGET', KEYS[1], 'version'), redis.call('HGET', KEYS[1], 'digest'),
-  redis.call('HEXISTS', KEYS[1], 'doc'), recorded, recorded_digest}
+  redis.call('HEXISTS', KEYS[1], 'doc'), recorded, recorded_digest,
+  redis.call('HSTRLEN', KEYS[1], 'doc')}
 """
 )
 FETCH = (

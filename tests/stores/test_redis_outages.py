@@ -431,7 +431,7 @@ def test_poll_applies_a_version_whose_message_was_lost(
 ) -> None:
     server = own_redis()
     seed(server.url, namespace, tmp_path)
-    key, _, channel = keys(namespace)
+    _, _, channel = keys(namespace)
     poll_interval = 1.0
     with (
         RedisStore.from_url(
