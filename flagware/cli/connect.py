@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 
 from flagware.cli.errors import ConfigError, Unavailable
+from flagware.cli.output import printable
 from flagware.cli.settings import Settings, get_settings
 from flagware.errors import RulesetError, StoreError
 from flagware.stores.base import Store
@@ -62,7 +63,7 @@ class _StderrLog(logging.Handler):
         if self.held is not None:
             self.held.append(record)
         else:
-            click.echo(self.format(record), err=True)
+            click.echo(printable(self.format(record), keep_newlines=True), err=True)
 
 
 def install_log_handler(ctx: click.Context, verbose: bool) -> None:

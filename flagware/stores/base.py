@@ -213,9 +213,14 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         return changes[:limit]
 
     def restore(self, version: int, *, actor: str | None = None) -> int:
-        """Save the document of a recorded earlier version as a new version."""
+        """Save the document of a recorded earlier version as a new version (RulesetError if
+        the recorded document cannot be read)."""
         for change in self._changes():
             if change.version == version:
+                if "document" in change.unreadable:  # its placeholder {} would delete every flag
+                    raise RulesetError(
+                        [f"<history>: the recorded rules of version {version} are unreadable"]
+                    )
                 return self.save(dict(change.document), actor=actor, action=f"restore {version}")
         raise KeyError(f"version {version} is not in the recorded history")
 

@@ -22,7 +22,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from flagware import Ruleset, StoreError
+from flagware import Ruleset, RulesetError, StoreError
 from flagware.cli.app import cli
 from flagware.stores.redis import RedisStore
 from tests.redis_server import RedisServer
@@ -424,3 +424,18 @@ def test_gunicorn_workers_boot_and_serve_with_a_malformed_version(
             app.until_every_worker(lambda a: a["version"] == repaired)
         finally:
             client.close()
+
+
+def test_a_version_whose_recorded_rules_are_unreadable_is_never_restored(
+    open_store: OpenStore, raw: redis.Redis, namespace: str
+) -> None:
+    # The placeholder of an unreadable document is {}: restoring it would delete every flag.
+    store = open_store(bootstrap=DOC_A)
+    raw.xadd(
+        keys(namespace)[1],
+        {"version": 7, "previous": 1, "actor": "x", "at": time.time(), "action": "save",
+         "summary": "{}", "doc": b"{not json"},
+    )  # fmt: skip
+    with pytest.raises(RulesetError, match="version 7 are unreadable"):
+        store.restore(7)
+    assert store.ruleset() == Ruleset.from_dict(DOC_A)
