@@ -71,8 +71,8 @@ LIMITS: Mapping[str, int] = {
     "strategies": 100_000,
     "conditions": 20_000,  # attribute strategies and `when` entries
     "checks": 10_000,  # schedules, custom strategies, conditions other than eq/in
-    "regex_patterns": 100,
-    "regex_program": 20_000,  # RE2 instructions of all regex conditions
+    "regex_patterns": 50,
+    "regex_program": 10_000,  # RE2 instructions of all regex conditions
     "contains_texts": 1_000,  # text values of contains conditions: a substring search each
 }
 

@@ -696,11 +696,12 @@ def test_the_issue_document_of_800000_regexes_is_refused_at_the_limit() -> None:
 def test_regex_patterns_up_to_the_ruleset_limit_are_accepted() -> None:
     total = LIMITS["regex_patterns"]
     per = LIMITS["regex_patterns_per_condition"]
-    strategies = [regex(*(f"^{i}-{j}$" for j in range(per))) for i in range(total // per)]
+    patterns = [f"^{i}$" for i in range(total)]
+    strategies = [regex(*patterns[i : i + per]) for i in range(0, total, per)]
     Ruleset.from_dict(flags_of(strategies))
     strategies.append(regex("^one-more$"))
     problem = only_problem(flags_of(strategies))
-    assert problem.startswith(f"flags.f00000.strategies[{total // per}].values: ")
+    assert problem.startswith(f"flags.f00000.strategies[{len(strategies) - 1}].values: ")
     assert f"({total + 1:,} counted up to here)" in problem
 
 
@@ -716,16 +717,13 @@ def test_regex_patterns_in_when_conditions_count_with_their_path() -> None:
 
 
 def test_compiled_regex_size_of_the_ruleset_is_limited() -> None:
-    # 19 patterns of ~260 RE2 instructions a condition stay under the condition's limit;
-    # the fifth such condition takes the ruleset past its limit.
-    per_condition = LIMITS["regex_program_per_condition"] // 260
-    strategies = [
-        regex(*(chr(97 + j % 26) * 250 + f"{i}-{j}" for j in range(per_condition)))
-        for i in range(5)
-    ]
-    problem = only_problem(flags_of(strategies))
-    assert problem.startswith("flags.f00000.strategies[")
-    assert problem.split(": ", 1)[0].endswith("].values")
+    # Few patterns, each large (\\pL is every letter: ~1,200 RE2 instructions): each
+    # condition is under its own limit, the ruleset goes over its total.
+    per_condition = [regex(*(rf"\pL+{i}-{j}" for j in range(4))) for i in range(3)]
+    for strategy in per_condition:
+        Ruleset.from_dict(with_strategy(**strategy))  # each one alone is accepted
+    problem = only_problem(flags_of(per_condition))
+    assert problem.startswith("flags.f00000.strategies[2].values: ")
     assert f"limit of {LIMITS['regex_program']:,} RE2 instructions" in problem
 
 

@@ -57,7 +57,7 @@ MAX_PATTERNS = 20  # patterns of one regex condition
 MAX_REGEX_PROGRAM = 5_000  # RE2 instructions of one condition's patterns, compiled together
 # Memory RE2 may use for one condition: its compiled program and the DFA it builds while
 # searching. Without a bound each compiled condition may grow to RE2's default of 8 MiB.
-REGEX_MAX_MEM = 1 << 20
+REGEX_MAX_MEM = 256 << 10
 ATTRIBUTE_NAME = r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$"
 
 Op = Literal["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex"]
@@ -100,6 +100,10 @@ _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 _RE2_OPTIONS.never_capture = True  # only "does it match?" is ever asked
 _RE2_OPTIONS.max_mem = REGEX_MAX_MEM
+_SIMPLIFY = (
+    f"the limit is {MAX_REGEX_PROGRAM:,} RE2 instructions for one condition (simplify the "
+    f"patterns, e.g. avoid large counted repetitions and Unicode classes)"
+)
 
 
 def _comparable(a: object, b: object) -> bool:
@@ -153,8 +157,7 @@ def _compile_regex(value: object) -> Any:
         detail = _re2_error(exc)
         if "too large" in detail:
             raise ValueError(
-                f"invalid regex {value!r}: too large for RE2 ({detail}); the limit is "
-                f"{MAX_REGEX_PROGRAM:,} instructions"
+                f"invalid regex {value!r}: too large ({detail}); {_SIMPLIFY}"
             ) from None
         raise ValueError(f"invalid regex {value!r} (RE2 syntax): {detail}") from None
 
@@ -187,7 +190,10 @@ def _program_size(program: Any) -> int:
     """RE2's size of a compiled program: instructions, forward or reverse, whichever is more."""
     reverse = program.reverseprogramsize  # compiles the reverse program, which search uses
     if reverse < 0:
-        raise ValueError("the patterns are too large for RE2 to compile their reverse program")
+        raise ValueError(
+            f"the patterns are too large for RE2's {REGEX_MAX_MEM >> 10} KiB a condition; "
+            f"{_SIMPLIFY}"
+        )
     size: int = max(program.programsize, reverse)
     return size
 
@@ -198,13 +204,11 @@ def _check_program(values: tuple[Any, ...]) -> None:
         size = _program_size(_combined(values))
     except re2.error as exc:
         detail = _re2_error(exc)
-        raise ValueError(f"the patterns are too large for RE2 together: {detail}") from None
-    if size > MAX_REGEX_PROGRAM:
         raise ValueError(
-            f"the patterns compile to {size:,} RE2 instructions; the limit is "
-            f"{MAX_REGEX_PROGRAM:,} for one condition (simplify them, e.g. avoid large "
-            f"counted repetitions and Unicode classes)"
-        )
+            f"the patterns are too large for RE2 together ({detail}); {_SIMPLIFY}"
+        ) from None
+    if size > MAX_REGEX_PROGRAM:
+        raise ValueError(f"the patterns compile to {size:,} RE2 instructions; {_SIMPLIFY}")
 
 
 def _numbers_and_texts(values: tuple[Any, ...]) -> tuple[list[Any], list[str]]:

@@ -264,7 +264,10 @@ def test_patterns_compiled_together_match_where_any_one_does(patterns: list[str]
 
 
 @settings(max_examples=200)
-@given(ops_values | st.just("regex"), st.lists(st.sampled_from(DOC_VALUES), min_size=1))
+@given(
+    ops_values | st.just("regex"),
+    st.lists(st.sampled_from(DOC_VALUES), min_size=1, max_size=MAX_PATTERNS),
+)
 def test_compiled_residual_agrees_with_holds(op: str, values: list[Any]) -> None:
     if op == "regex":
         values = [str(v) for v in values]
