@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -47,8 +48,9 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server without persistence; stop, kill, restart (empty), pause, resume."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, args: Sequence[str] = ()) -> None:
         self.port = port or free_port()
+        self.args = list(args)
         self.directory = tempfile.mkdtemp(prefix="flagware-redis-")
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -56,15 +58,19 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> RedisServer:
-        command = [
+    def command(self) -> list[str]:
+        return [
             redis_binary(),
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--save", "",
             "--appendonly", "no",
             "--dir", self.directory,
+            *self.args,
         ]  # fmt: skip
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        command = self.command()
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

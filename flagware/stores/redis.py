@@ -673,8 +673,11 @@ class RedisStore(Store):
             pubsub = None
             try:
                 pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                read = pubsub.get_message
                 if self._publish == "SPUBLISH":
                     pubsub.ssubscribe(self._keys.channel)
+                    # A cluster's pub/sub reads shard channels from each node's connection.
+                    read = getattr(pubsub, "get_sharded_message", read)
                 else:
                     pubsub.subscribe(self._keys.channel)
                 self._sync()  # whatever happened while we were not listening
@@ -682,7 +685,7 @@ class RedisStore(Store):
                 next_poll = time.monotonic() + self._poll_interval
                 while not self._stop.is_set():
                     wait = min(max(next_poll - time.monotonic(), 0.0), 0.5)
-                    message = pubsub.get_message(timeout=wait)
+                    message = read(timeout=wait)
                     if message is not None and message.get("type") in kinds:
                         self._on_notification(message.get("data"))
                     if time.monotonic() >= next_poll:
