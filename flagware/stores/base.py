@@ -141,10 +141,11 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         with self._write_lock, self._writers_turn():
             for attempt in range(attempts):
                 # A fresh copy (change may edit it) and the version to compare-and-set
-                # against: 0 when there is no ruleset yet, below 0 when the stored one cannot
-                # be read (then the edit must be written even if it changes nothing).
+                # against (0: no ruleset yet). An edit of a stored ruleset that cannot be
+                # served is written even if it leaves the draft as it was: it repairs it.
                 version, draft = self._latest()
-                before = _canonical(draft) if version > 0 else None
+                unchanged = version > 0 and not self._stored_unservable()
+                before = _canonical(draft) if unchanged else None
                 result = change(draft)
                 if not isinstance(result, Ruleset):
                     result = Ruleset.from_dict(draft if result is None else result)
@@ -229,6 +230,11 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
     def _writers_turn(self) -> contextlib.AbstractContextManager[object]:
         """Held around an edit: lets writers in other processes take turns, if it can."""
         return contextlib.nullcontext()
+
+    def _stored_unservable(self) -> bool:
+        """Whether the document ``_latest`` found cannot be served (so its draft is the last
+        good ruleset instead, and an edit must be written to replace what is stored)."""
+        return False
 
     def _latest(self) -> tuple[int, dict[str, Any]]:
         """The authoritative version and document, for a compare-and-set edit."""

@@ -79,6 +79,9 @@ class FileStore(Store):
         self._reload_locked(strict=False)
         return super()._latest()
 
+    def _stored_unservable(self) -> bool:
+        return self._failing  # the file holds an edit that was rejected
+
     def _persist(self, ruleset: Ruleset) -> None:
         """Atomically rewrite the file (keeping its permissions, through a symlink)."""
         data = dump_document(ruleset.to_dict(), self._format).encode("utf-8")

@@ -179,6 +179,7 @@ class RedisStore(Store):
         self._problem: str | None = None
         self._refused: object = None  # the stored state last refused (logged once)
         self._base: tuple[int, dict[str, Any]] | None = None  # what an edit started from
+        self._unservable = False  # whether that was a stored document we could not serve
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sync_lock = threading.Lock()
@@ -739,8 +740,8 @@ class RedisStore(Store):
 
     def _latest(self) -> tuple[int, dict[str, Any]]:
         """The compare-and-set token and document to edit: 0 for an empty namespace, -1 for
-        a corrupt hash (whose document cannot be read), else the version in Redis. A
-        document that cannot be served is replaced by an edit of the last good one."""
+        a corrupt hash (no readable version), else the version in Redis. A stored document
+        that cannot be served is replaced by an edit of the last good one."""
         with self._unavailable():
             head = self._head()
             if head.state == "empty" and self._restore_missing():
@@ -752,23 +753,28 @@ class RedisStore(Store):
                 and head.state == "ok"
                 and head.version == current.version
                 and head.digest == self._stored_digest
+                and head.doc_length == self._stored_length
             ):  # the common case: what we serve is current, no need to fetch and validate it
-                latest = current.version, current.ruleset.to_dict()
+                version, doc, self._unservable = current.version, current.ruleset.to_dict(), False
             else:
-                latest = self._latest_stored(self._fetch())
-        self._base = latest
-        return latest[0], json.loads(json.dumps(latest[1]))
+                version, doc, self._unservable = self._latest_stored(self._fetch())
+        self._base = version, doc
+        return version, json.loads(json.dumps(doc))
 
-    def _latest_stored(self, stored: _Stored) -> tuple[int, dict[str, Any]]:
+    def _latest_stored(self, stored: _Stored) -> tuple[int, dict[str, Any], bool]:
+        """The token, the document to edit and whether what is stored cannot be served."""
         head = stored.head
         if head.state == "empty":  # a first ruleset for an empty namespace
-            return 0, Ruleset().to_dict()
+            return 0, Ruleset().to_dict(), False
         if head.state == "corrupt" or head.version is None:
-            return -1, self._get().ruleset.to_dict()
+            return -1, self._get().ruleset.to_dict(), True
         try:
-            return head.version, self._verify(stored)[1].to_dict()
+            return head.version, self._verify(stored)[1].to_dict(), False
         except (_Unservable, RulesetError):  # edit what we serve (the last good) instead
-            return head.version, self._get().ruleset.to_dict()
+            return head.version, self._get().ruleset.to_dict(), True
+
+    def _stored_unservable(self) -> bool:
+        return self._unservable
 
     def _try_commit(
         self, ruleset: Ruleset, expected: int | None, actor: str, action: str
@@ -807,6 +813,7 @@ class RedisStore(Store):
             if version is None:  # pragma: no cover - the script formats it
                 raise StoreError(f"{self.describe()}: Redis returned version {raw_version!r}")
             self._apply_if_newer(ruleset, version, "redis", digest, len(doc))
+            self._mark_in_sync()  # whatever Redis held that we refused, our write replaced
             if replicas is not None and replicas < self._wait_replicas:
                 raise StoreError(
                     f"{self.describe()}: version {version} was written, but only {replicas} of "

@@ -199,6 +199,17 @@ def test_bad_edit_keeps_the_last_good_ruleset_and_logs(
     assert str(path) in errors[-1].getMessage()
 
 
+def test_saving_the_last_good_ruleset_over_a_bad_edit_repairs_the_file(
+    path: Path, open_store: Callable[..., FileStore]
+) -> None:
+    store = open_store(path)
+    good = store.ruleset()
+    write(path, INVALID)
+    store.save(good)  # the same rules the store serves: still a write, over the bad file
+    assert load_ruleset(path) == good
+    assert FileStore(path, poll_interval=0).ruleset() == good
+
+
 def test_recovers_when_the_file_is_fixed(
     path: Path, open_store: Callable[..., FileStore], caplog: pytest.LogCaptureFixture
 ) -> None:
