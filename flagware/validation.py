@@ -71,6 +71,7 @@ LIMITS: Mapping[str, int] = {
     "strategies": 100_000,
     "conditions": 20_000,  # attribute strategies and `when` entries
     "checks": 10_000,  # schedules, custom strategies, conditions other than eq/in
+    "regex_conditions": 20,  # each one is a search of the text, whatever its patterns
     "regex_patterns": 50,
     "regex_program": 10_000,  # RE2 instructions of all regex conditions
     "contains_texts": 1_000,  # text values of contains conditions: a substring search each
@@ -84,6 +85,7 @@ _COUNTED = {
         "per-request checks (schedule and custom strategies; ne, not_in, lt, lte, gt, gte, "
         "contains and regex conditions)"
     ),
+    "regex_conditions": "regex conditions",
     "regex_patterns": "regex patterns",
     "regex_program": "RE2 instructions of compiled regex conditions",
     "contains_texts": "text values of contains conditions",
@@ -256,7 +258,9 @@ class _Totals:
             return False
         if op == "regex":
             count = min(len(values), MAX_PATTERNS + 1)
-            return self.add("regex_patterns", count, f"{path}.values")
+            return self.add("regex_conditions", 1, path) and self.add(
+                "regex_patterns", count, f"{path}.values"
+            )
         if op == "contains":
             texts = sum(isinstance(v, str) for v in values[: MAX_VALUES + 1])
             return self.add("contains_texts", texts, f"{path}.values")
@@ -265,14 +269,13 @@ class _Totals:
     def add_programs(self, spec: StrategySpec, path: str) -> bool:
         """Count the compiled size of the strategy's regex conditions, once validated."""
         located: list[tuple[str, Condition]] = []
-        if isinstance(spec.strategy, Attribute):
+        if isinstance(spec.strategy, Attribute) and spec.strategy.op == "regex":
             located.append((path, spec.strategy))
-        located.extend((f"{path}.when[{i}]", c) for i, c in enumerate(spec.when))
-        return all(
-            self.add("regex_program", c.program_size, f"{where}.values")
-            for where, c in located
-            if c.program_size
-        )
+        if spec.when:  # `op` is a plain field; program_size a (slower) private attribute
+            located.extend(
+                (f"{path}.when[{i}]", c) for i, c in enumerate(spec.when) if c.op == "regex"
+            )
+        return all(self.add("regex_program", c.program_size, f"{w}.values") for w, c in located)
 
 
 def _paths(prefix: str, loc: tuple[int | str, ...]) -> list[str]:

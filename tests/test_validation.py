@@ -705,6 +705,15 @@ def test_regex_patterns_up_to_the_ruleset_limit_are_accepted() -> None:
     assert f"({total + 1:,} counted up to here)" in problem
 
 
+def test_regex_conditions_in_the_ruleset_are_limited() -> None:
+    # A condition is one RE2 search of the text, however few its patterns.
+    limit = LIMITS["regex_conditions"]
+    Ruleset.from_dict(flags_of([regex(f"^{i}$") for i in range(limit)]))
+    problem = only_problem(flags_of([regex(f"^{i}$") for i in range(limit + 1)]))
+    assert problem.startswith(f"flags.f00000.strategies[{limit}]: ")
+    assert f"limit of {limit:,} regex conditions" in problem
+
+
 def test_regex_patterns_in_when_conditions_count_with_their_path() -> None:
     per = LIMITS["regex_patterns_per_condition"]
     when = [regex(*(f"^{i}-{j}$" for j in range(per)), attribute=f"a{i}") for i in range(6)]
