@@ -153,28 +153,35 @@ PATTERNS = ["^N", "L$", "pro", "^(D|U)", ".", "", "(?i)nl", "[a-z]+\\d*", "\\pL"
 OPS = ["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains"]
 
 
+# Strategies are built once, at import: a composite that builds new ones on every draw
+# spends most of its time validating them (that doubled the nightly run).
+_regex_values = st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3)
+_other_values = st.lists(condition_value, min_size=1, max_size=4)
+_attribute_names = st.sampled_from(ATTRIBUTES)
+_ops = st.sampled_from([*OPS, "regex"])
+
+
 @st.composite
-def conditions(draw: st.DrawFn) -> dict[str, Any]:
-    op = draw(st.sampled_from([*OPS, "regex"]))
-    values = (
-        draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3))
-        if op == "regex"
-        else draw(st.lists(condition_value, min_size=1, max_size=4))
-    )
-    return {"attribute": draw(st.sampled_from(ATTRIBUTES)), "op": op, "values": values}
+def _conditions(draw: st.DrawFn) -> dict[str, Any]:
+    op = draw(_ops)
+    values = draw(_regex_values if op == "regex" else _other_values)
+    return {"attribute": draw(_attribute_names), "op": op, "values": values}
 
 
+conditions = _conditions()
 TIMES = st.datetimes(
     min_value=datetime(1970, 1, 2),
     max_value=datetime(2200, 1, 1),
     timezones=st.just(timezone.utc) | st.just(timezone(timedelta(hours=5, minutes=30))),
 )
+_two_times = st.lists(TIMES, min_size=2, max_size=2, unique=True)
+_bounds = st.sampled_from(["after", "before", "both"])
 
 
 @st.composite
-def schedules(draw: st.DrawFn) -> dict[str, Any]:
-    first, second = sorted(draw(st.lists(TIMES, min_size=2, max_size=2, unique=True)))
-    which = draw(st.sampled_from(["after", "before", "both"]))
+def _schedules(draw: st.DrawFn) -> dict[str, Any]:
+    first, second = sorted(draw(_two_times))
+    which = draw(_bounds)
     out: dict[str, Any] = {"type": "schedule"}
     if which in ("after", "both"):
         out["after"] = first.isoformat()
@@ -199,58 +206,75 @@ strategy_bodies = st.one_of(
         | st.integers(0, 100)
         | st.sampled_from([0.01, 12.5, 99.99]),
     ),
-    conditions().map(lambda c: {"type": "attribute", **c}),
-    schedules(),
+    conditions.map(lambda c: {"type": "attribute", **c}),
+    _schedules(),
 )
+strategy_entries = st.builds(
+    lambda body, when: {**body, "when": when} if when else body,
+    strategy_bodies,
+    st.lists(conditions, max_size=2),
+)
+_variant_names = st.lists(VARIANT_NAME, min_size=1, max_size=4, unique_by=str.lower)
+_cuts = st.lists(st.integers(1, 99), min_size=3, max_size=3, unique=True)
 
 
 @st.composite
-def strategies_(draw: st.DrawFn) -> dict[str, Any]:
-    body = draw(strategy_bodies)
-    when = draw(st.lists(conditions(), max_size=2))
-    return {**body, "when": when} if when else body
-
-
-@st.composite
-def variant_weights(draw: st.DrawFn) -> dict[str, float]:
-    names = draw(st.lists(VARIANT_NAME, min_size=1, max_size=4, unique_by=str.lower))
-    if len(names) == 1:
-        return {names[0]: 100}
-    cuts = sorted(draw(st.lists(st.integers(1, 99), min_size=len(names) - 1, unique=True)))
-    cuts = cuts[: len(names) - 1]
-    names = names[: len(cuts) + 1]
+def _variant_weights(draw: st.DrawFn) -> dict[str, int]:
+    """Up to four variants whose whole-number weights sum to 100."""
+    names = draw(_variant_names)
+    cuts = sorted(draw(_cuts))[: len(names) - 1]
     bounds = [0, *cuts, 100]
     return {name: bounds[i + 1] - bounds[i] for i, name in enumerate(names)}
 
 
+variant_weights = _variant_weights()
+_chance = st.integers(0, 5)
+
+
 @st.composite
-def flags(draw: st.DrawFn) -> dict[str, Any]:
-    flag: dict[str, Any] = {"strategies": draw(st.lists(strategies_(), max_size=3))}
-    if draw(st.booleans()):
-        flag["description"] = draw(st.text(max_size=30))
-    if draw(st.integers(0, 4)) == 0:
+def _flags(draw: st.DrawFn) -> dict[str, Any]:
+    flag: dict[str, Any] = {"strategies": draw(_strategy_lists)}
+    extras = draw(_chance)  # one optional field or none, mostly
+    if extras in (1, 5):
+        flag["description"] = draw(_descriptions)
+    if extras in (2, 5):
         flag["enabled"] = False
-    if draw(st.integers(0, 4)) == 0:
-        flag["salt"] = draw(st.text(min_size=1, max_size=10))
-    if draw(st.integers(0, 2)) == 0:
-        flag["variants"] = draw(variant_weights())
+    if extras == 3:
+        flag["salt"] = draw(_salts)
+    if extras in (4, 5):
+        flag["variants"] = draw(variant_weights)
     return flag
 
 
+_strategy_lists = st.lists(strategy_entries, max_size=3)
+_descriptions = st.text(max_size=30)
+_salts = st.text(min_size=1, max_size=10)
+flags = _flags()
+_flag_maps = st.dictionaries(FLAG_NAME, flags, max_size=4)
+_test_user_lists = st.lists(account_id, max_size=3)
+_policies = st.sampled_from(["released", "hidden"])
+
+
 @st.composite
-def valid_documents(draw: st.DrawFn) -> dict[str, Any]:
+def _valid_documents(draw: st.DrawFn) -> dict[str, Any]:
+    doc: dict[str, Any] = {"flags": draw(_flag_maps)}
+    tops = draw(st.integers(0, 7))  # which optional top-level keys: a bit each
+    if tops & 1:
+        doc["schema"] = 1
+    if tops & 2:
+        doc["test_users"] = draw(_test_user_lists)
+    if tops & 4:
+        doc["unknown"] = draw(_policies)
+    return doc
+
+
+def valid_documents() -> st.SearchStrategy[dict[str, Any]]:
     """A ruleset document that must validate: every strategy type, `when`, variants,
     salts, kill switches, test users and both `unknown` policies."""
-    doc: dict[str, Any] = {
-        "flags": draw(st.dictionaries(FLAG_NAME, flags(), max_size=4)),
-    }
-    if draw(st.booleans()):
-        doc["schema"] = 1
-    if draw(st.booleans()):
-        doc["test_users"] = draw(st.lists(account_id, max_size=3))
-    if draw(st.booleans()):
-        doc["unknown"] = draw(st.sampled_from(["released", "hidden"]))
-    return doc
+    return _valid_document_strategy
+
+
+_valid_document_strategy = _valid_documents()
 
 
 def _slots(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -265,11 +289,15 @@ def _slots(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+_actions = st.sampled_from(["replace"] * 4 + ["delete", "add"])
+_new_keys = st.sampled_from(KEYS) | any_text | st.integers()
+
+
 @st.composite
 def near_valid_documents(draw: st.DrawFn) -> Any:
     """A valid document with one field replaced by a random value of a random type (or,
     now and then, removed, or a key added beside it)."""
-    doc = draw(valid_documents())
+    doc = draw(_valid_document_strategy)
     path = draw(st.sampled_from(_slots(doc)))
     replacement = draw(loaded_like)
     if not path:
@@ -278,13 +306,13 @@ def near_valid_documents(draw: st.DrawFn) -> Any:
     parent = mutated
     for part in path[:-1]:
         parent = parent[part]
-    action = draw(st.sampled_from(["replace"] * 4 + ["delete", "add"]))
+    action = draw(_actions)
     if action == "replace":
         parent[path[-1]] = replacement
     elif action == "delete":
         del parent[path[-1]]
     elif isinstance(parent, dict):
-        parent[draw(st.sampled_from(KEYS) | any_text | st.integers())] = replacement
+        parent[draw(_new_keys)] = replacement
     else:
         parent.insert(path[-1], replacement)
     return mutated
@@ -358,13 +386,22 @@ attribute_values = st.one_of(
 )
 
 
-@st.composite
-def accounts(draw: st.DrawFn) -> Any:
-    """Any Account: any id (surrogates included), any number, attributes of any type."""
+_identifiers = account_id | st.text(st.characters(exclude_categories=()), min_size=1)
+_numbers = st.none() | st.integers() | st.sampled_from([0, -1, 10**30, -(10**30)])
+_attribute_maps = st.dictionaries(
+    st.sampled_from(ATTRIBUTES) | st.text(max_size=8), attribute_values, max_size=4
+)
+
+
+def _account(identifier: str, number: int | None, attributes: dict[str, Any]) -> Any:
     from flagware import Account
 
-    identifier = draw(account_id | st.text(st.characters(exclude_categories=()), min_size=1))
-    number = draw(st.none() | st.integers() | st.sampled_from([0, -1, 10**30, -(10**30)]))
-    names = st.sampled_from(ATTRIBUTES) | st.text(max_size=8)
-    attributes = draw(st.dictionaries(names, attribute_values, max_size=5))
     return Account(identifier, number=number, attributes=attributes)
+
+
+_accounts = st.builds(_account, _identifiers, _numbers, _attribute_maps)
+
+
+def accounts() -> st.SearchStrategy[Any]:
+    """Any Account: any id (surrogates included), any number, attributes of any type."""
+    return _accounts

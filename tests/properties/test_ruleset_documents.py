@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import assume, event, given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from flagware import Account, Engine, FlagSet, Ruleset, RulesetError
@@ -68,6 +68,10 @@ def assert_evaluates(ruleset: Ruleset, account: Account | None, now: float) -> N
     for test_user in (False, True):
         read_everything(engine.evaluate_all(account, test_user=test_user), names)
         read_everything(engine.evaluate_all(account, test_user=test_user, lazy=True), names)
+    if account is not None:
+        # A test user sees every flag that is not kill-switched, and nothing else decides.
+        tester = engine.evaluate_all(account, test_user=True)
+        assert tester.as_dict() == {name: flag.enabled for name, flag in ruleset.flags.items()}
     for name in names:
         assert isinstance(engine.is_released_to(name, account), bool)
         engine.explain(name, account)
@@ -91,13 +95,6 @@ def test_arbitrary_loader_values_are_a_ruleset_or_a_ruleset_error(doc: Any) -> N
         assert_round_trips(ruleset)
 
 
-@given(valid_documents())
-def test_valid_documents_validate_and_round_trip(doc: dict[str, Any]) -> None:
-    ruleset = Ruleset.from_dict(doc)
-    assert_round_trips(ruleset)
-    assert set(ruleset.flags) == set(doc["flags"])
-
-
 @given(near_valid_documents(), accounts(), NOW)
 def test_near_valid_documents_are_a_ruleset_or_a_ruleset_error(
     doc: Any, account: Account, now: float
@@ -108,21 +105,12 @@ def test_near_valid_documents_are_a_ruleset_or_a_ruleset_error(
         assert_evaluates(ruleset, account, now)
 
 
-@given(valid_documents(), st.lists(accounts(), min_size=1, max_size=4), NOW)
-def test_the_engine_evaluates_any_account(
+@given(valid_documents(), st.lists(accounts(), min_size=1, max_size=2), NOW)
+def test_valid_documents_round_trip_and_their_engine_evaluates_any_account(
     doc: dict[str, Any], sample: list[Account], now: float
 ) -> None:
     ruleset = Ruleset.from_dict(doc)
+    assert set(ruleset.flags) == set(doc["flags"])
+    assert_round_trips(ruleset)
     for account in [*sample, None]:
         assert_evaluates(ruleset, account, now)
-
-
-@given(valid_documents(), accounts())
-def test_test_users_see_every_flag_that_is_not_killed(
-    doc: dict[str, Any], account: Account
-) -> None:
-    assume(doc["flags"])
-    ruleset = Ruleset.from_dict({**doc, "test_users": [account.id]})
-    flags = Engine(ruleset).evaluate_all(account, test_user=True)
-    for name, flag in ruleset.flags.items():
-        assert flags.is_enabled(name) is flag.enabled
