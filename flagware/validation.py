@@ -3,7 +3,10 @@
 Validation walks the document piece by piece (top level, each flag, each strategy, each
 ``when`` condition) so that one bad flag does not hide the problems of the others, and
 every problem carries its path. Limits on size and nesting come first, so a hostile
-document is refused before any real work is spent on it.
+document is refused before any real work is spent on it; document-wide limits (``LIMITS``)
+are counted as the walk goes, and the first one exceeded ends it, so that a document far
+over a limit costs no more to refuse than one at it. The walk also ends after
+``MAX_PROBLEMS`` problems: the cost of an error stays linear in the document, and bounded.
 """
 
 from __future__ import annotations
