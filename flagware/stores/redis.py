@@ -460,7 +460,12 @@ class RedisStore(Store):
             return True
         digest = digest_of(stored.doc or b"")
         if current is not None and source in ("redis", "snapshot") and version < served:
-            renumbered = self._renumber(head, digest, ruleset, served, current.ruleset)
+            try:
+                renumbered = self._renumber(head, digest, ruleset, served, current.ruleset)
+            except _Unservable as exc:
+                problem = str(exc)
+                self._refuse((head.raw_version, head.digest, head.state), problem, problem)
+                return True
             if renumbered is None:
                 return False
             version = renumbered
@@ -577,6 +582,8 @@ class RedisStore(Store):
                 digest_of(served_doc),
             ],
         )
+        if ok == -1:
+            raise _Unservable(_at_the_limit(self._keys))
         if not ok:
             return None
         logger.warning(
@@ -807,6 +814,8 @@ class RedisStore(Store):
             ]
             with self._unavailable():
                 (ok, raw_version), replicas = self._commit(args)
+            if ok == -1:
+                raise StoreError(f"{self.describe()}: {_at_the_limit(self._keys)}")
             if not ok:
                 return None
             version = redis_layout.parse_version(raw_version)
@@ -905,6 +914,14 @@ class RedisStore(Store):
         except (OSError, ValueError, RecursionError) as exc:
             logger.error("flagware: ignoring the unreadable snapshot %s: %s", self._snapshot, exc)
             return None
+
+
+def _at_the_limit(keys: Keys) -> str:
+    return (
+        f"the next version would be above {redis_layout.MAX_VERSION:,}, the highest there is "
+        "(only a write from outside flagware can bring a namespace there); delete the "
+        f"namespace's keys ({keys.ruleset}, {keys.audit}) to start its versions over"
+    )
 
 
 def _private_cache_dir() -> Path | None:

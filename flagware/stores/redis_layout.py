@@ -29,7 +29,7 @@ __all__ = [
     "EMPTY",
     "FETCH",
     "HEAD",
-    "MAX_VERSION_DIGITS",
+    "MAX_VERSION",
     "RENUMBER",
     "RESTORE_IF_EMPTY",
     "Head",
@@ -39,9 +39,12 @@ __all__ = [
     "text",
 ]
 
-# Versions stay below 10**15, where Lua's double-precision numbers are still exact.
-MAX_VERSION_DIGITS = 15
-_VERSION = re.compile(rb"[1-9][0-9]{0,%d}" % (MAX_VERSION_DIGITS - 1))
+# The highest version: far above what writes reach (a million a day for 2,700 years) and
+# far below 2**53, where Lua's numbers stop being exact. A stored version above it is
+# corrupt, and a write that would go above it is refused (only an outside writer can bring
+# a namespace there).
+MAX_VERSION = 10**12
+_VERSION = re.compile(rb"[1-9][0-9]{0,12}")
 # Compare-and-set tokens for a hash that holds no version: nothing at all, or junk.
 EMPTY = "0"
 CORRUPT = "corrupt"
@@ -66,7 +69,7 @@ def parse_version(raw: object) -> int | None:
     """A stored version (bytes or text), or None unless it is a plain positive integer."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "replace")
-    if not isinstance(raw, bytes) or not _VERSION.fullmatch(raw):
+    if not isinstance(raw, bytes) or not _VERSION.fullmatch(raw) or int(raw) > MAX_VERSION:
         return None
     return int(raw)
 
@@ -165,8 +168,8 @@ class Head:
             return "the ruleset hash has no `version` field"
         if self.version is None:
             return (
-                f"its `version` field is not a positive integer of at most "
-                f"{MAX_VERSION_DIGITS} digits: {text(self.raw_version)}"
+                f"its `version` field is not a whole number from 1 to {MAX_VERSION:,}: "
+                f"{text(self.raw_version)}"
             )
         return f"it has version {self.version} but no `doc` field"
 
@@ -175,15 +178,22 @@ class Head:
 # entry of the audit stream (a write after a loss of the hash goes on counting from its
 # version; a reader compares its digest), and how an entry is appended.
 _STATE = """
+local function version_of(raw)
+  if raw and #raw <= 13 and string.match(raw, '^[1-9][0-9]*$') and tonumber(raw) <= 1e12 then
+    return tonumber(raw)
+  end
+  return nil
+end
 local function state(key)
   local kind = redis.call('TYPE', key).ok
   if kind == 'none' then return 'empty', '0', 0 end
   if kind ~= 'hash' then return 'corrupt', 'corrupt', 0 end
   local raw = redis.call('HGET', key, 'version')
   local has_doc = redis.call('HEXISTS', key, 'doc') == 1
-  if raw and #raw <= 15 and string.match(raw, '^[1-9][0-9]*$') then
-    if has_doc then return 'ok', raw, tonumber(raw) end
-    return 'corrupt', 'corrupt', tonumber(raw)
+  local version = version_of(raw)
+  if version then
+    if has_doc then return 'ok', raw, version end
+    return 'corrupt', 'corrupt', version
   end
   return 'corrupt', 'corrupt', 0
 end
@@ -200,9 +210,7 @@ local function newest(stream)
   return version, digest
 end
 local function last_recorded(stream)
-  local v = newest(stream)
-  if v and #v <= 15 and string.match(v, '^[1-9][0-9]*$') then return tonumber(v) end
-  return 0
+  return version_of(newest(stream)) or 0
 end
 local function audit(stream, maxlen, version, previous, actor, at, action, summary, doc, digest)
   local kind = redis.call('TYPE', stream).ok
@@ -249,7 +257,8 @@ COMMIT = (
     + """
 local kind, token, current = state(KEYS[1])
 if ARGV[1] ~= '' and ARGV[1] ~= token then return {0, token} end
-local version = math.max(current, last_recorded(KEYS[2]), tonumber(ARGV[10]) or 0) + 1
+local version = math.max(current, last_recorded(KEYS[2]), version_of(ARGV[10]) or 0) + 1
+if version > 1e12 then return {-1, 'limit'} end
 local v = string.format('%d', version)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', v, 'digest', ARGV[3])
@@ -294,11 +303,12 @@ local digest = redis.call('HGET', KEYS[1], 'digest') or ''
 if kind ~= 'ok' or token ~= ARGV[1] or digest ~= ARGV[2] then return {0, token} end
 local served = tonumber(ARGV[3])
 local recorded = last_recorded(KEYS[2])
+local version = math.max(current, served, recorded) + 1
+if version > 1e12 then return {-1, 'limit'} end
 if recorded < served then
   audit(KEYS[2], ARGV[9], ARGV[3], 0, ARGV[5], ARGV[6], 'held when Redis went back', '{}',
     ARGV[4], ARGV[12])
 end
-local version = math.max(current, served, recorded) + 1
 local v = string.format('%d', version)
 local doc = redis.call('HGET', KEYS[1], 'doc')
 redis.call('HSET', KEYS[1], 'version', v, 'digest', ARGV[10])

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from flagware import Ruleset
 from flagware.stores.redis import RedisStore
+from flagware.stores.redis_layout import MAX_VERSION
 from tests.redis_server import RedisServer
 from tests.stored import digest, keys
 
@@ -49,7 +50,20 @@ def encoded_docs() -> st.SearchStrategy[bytes]:
 def versions() -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.integers(min_value=-3, max_value=30).map(lambda n: str(n).encode()),
-        st.sampled_from([b"", b"1.5", b"07", b" 3", b"9" * 16, b"\xff\xfe", b"3\x00", b"1e3"]),
+        st.sampled_from(
+            [
+                b"",
+                b"1.5",
+                b"07",
+                b" 3",
+                b"9" * 16,
+                b"9" * 15,
+                b"1000000000001",
+                b"\xff\xfe",
+                b"3\x00",
+                b"1e3",
+            ]
+        ),
         st.binary(max_size=12),
     )
 
@@ -109,7 +123,7 @@ def servable(stored: dict[str, Any]) -> Ruleset | None:
     if stored["kind"] != "hash" or "doc" not in fields or "version" not in fields:
         return None
     version = fields["version"]
-    if not (version.isdigit() and not version.startswith(b"0") and len(version) <= 15):
+    if not (version.isdigit() and not version.startswith(b"0") and int(version) <= MAX_VERSION):
         return None
     if "digest" in fields and fields["digest"] != digest(fields["doc"]).encode():
         return None

@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from flagware import Ruleset, RulesetError, StoreError
 from flagware.cli.app import cli
 from flagware.stores.redis import RedisStore
+from flagware.stores.redis_layout import MAX_VERSION
 from tests.redis_server import RedisServer
 from tests.stored import digest, keys, write_ruleset
 from tests.stores.contract import DOC_A, DOC_B, canonical
@@ -46,6 +47,8 @@ BAD_VERSIONS = {
     "leading-zero": b"07",
     "spaces": b" 3",
     "too-long": b"9" * 16,
+    "above-the-highest": b"1000000000001",
+    "fifteen-nines": b"9" * 15,
     "empty": b"",
     "not-utf8": b"\xff\xfe",
     "nul": b"3\x00",
@@ -438,4 +441,33 @@ def test_a_version_whose_recorded_rules_are_unreadable_is_never_restored(
     )  # fmt: skip
     with pytest.raises(RulesetError, match="version 7 are unreadable"):
         store.restore(7)
+    assert store.ruleset() == Ruleset.from_dict(DOC_A)
+
+
+def test_a_version_recorded_above_the_highest_is_ignored(
+    open_store: OpenStore, raw: redis.Redis, namespace: str
+) -> None:
+    store = open_store(bootstrap=DOC_A)
+    raw.xadd(keys(namespace)[1], {"version": b"9" * 15, "doc": b"{}"})  # garbage, newest
+    assert store.save(DOC_B) == 2
+    other = open_store()
+    assert other.version == 2
+    assert other.health().problem is None
+
+
+def test_a_namespace_at_the_highest_version_refuses_writes_and_says_how_to_start_over(
+    open_store: OpenStore, raw: redis.Redis, namespace: str
+) -> None:
+    highest = str(MAX_VERSION)
+    write_ruleset(raw, namespace, json.dumps(DOC_A), highest)
+    store = open_store()
+    assert store.version == MAX_VERSION
+    with pytest.raises(StoreError, match="delete the namespace's keys"):
+        store.save(DOC_B)
+    assert store.ruleset() == Ruleset.from_dict(DOC_A)
+    assert raw.hget(keys(namespace)[0], "version") == highest.encode()
+    # An older version written meanwhile cannot be renumbered above it: refused, not served.
+    write_ruleset(raw, namespace, json.dumps(DOC_B), 3)
+    assert wait_until(lambda: store.health().problem is not None)
+    assert "highest" in (store.health().problem or "")
     assert store.ruleset() == Ruleset.from_dict(DOC_A)
