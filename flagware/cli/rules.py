@@ -21,7 +21,7 @@ from flagware.cli.output import (
 )
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import canonical, edit
-from flagware.errors import RulesetError, VersionConflict
+from flagware.errors import MORE_PROBLEMS, RulesetError, VersionConflict
 from flagware.loading import Format, dump_document, format_of, load_ruleset
 from flagware.presenting import document_diff
 from flagware.ruleset import Ruleset
@@ -32,25 +32,27 @@ __all__ = ["diff", "pull", "push", "validate"]
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def problems_of(path: Path) -> tuple[Ruleset | None, list[str]]:
-    """The ruleset in ``path``, or every problem that keeps it from being one."""
+def problems_of(path: Path) -> tuple[Ruleset | None, list[str], bool]:
+    """The ruleset in ``path``, or the problems that keep it from being one, and whether
+    validation stopped before finding them all."""
     try:
-        return load_ruleset(path), []
+        return load_ruleset(path), [], False
     except RulesetError as exc:
-        return None, list(exc.problems)
+        return None, list(exc.problems), exc.more
     except ValueError as exc:  # an unknown file suffix
-        return None, [str(exc)]
+        return None, [str(exc)], False
     except OSError as exc:
-        return None, [f"cannot read the file: {exc.strerror or exc}"]
+        return None, [f"cannot read the file: {exc.strerror or exc}"], False
 
 
-def problem_report(path: Path, problems: list[str]) -> str:
+def problem_report(path: Path, problems: list[str], more: bool = False) -> str:
     """A file's problems, one per line, each with its path in the document."""
     noun = "problem" if len(problems) == 1 else "problems"
-    return "\n".join(
-        [f"{printable(path)}: invalid ({len(problems)} {noun})"]
-        + [f"  - {printable(p)}" for p in problems]
-    )
+    lines = [f"{printable(path)}: invalid ({len(problems)} {noun}{', and more' if more else ''})"]
+    lines += [f"  - {printable(p)}" for p in problems]
+    if more:
+        lines.append(f"  {MORE_PROBLEMS}")
+    return "\n".join(lines)
 
 
 def live_document(store: Store) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
     """
     results = []
     for path in files:
-        ruleset, problems = problems_of(path)
+        ruleset, problems, more = problems_of(path)
         results.append(
             {
                 "file": str(path),
@@ -76,6 +78,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                 "flags": len(ruleset.flags) if ruleset else None,
                 "test_users": len(ruleset.test_users) if ruleset else None,
                 "problems": problems,
+                "more_problems": more,
             }
         )
     if as_json:
@@ -85,7 +88,8 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
             if result["valid"]:
                 echo(f"{path}: ok ({result['flags']} flags, {result['test_users']} test users)")
             else:
-                echo(problem_report(path, cast("list[str]", result["problems"])))
+                problems = cast("list[str]", result["problems"])
+                echo(problem_report(path, problems, bool(result["more_problems"])))
     if not all(r["valid"] for r in results):
         click.get_current_context().exit(1)
 
@@ -106,9 +110,9 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
     An invalid file is refused (exit 1) and nothing is written. Pushing what is already
     live writes nothing.
     """
-    ruleset, problems = problems_of(file)
+    ruleset, problems, more = problems_of(file)
     if ruleset is None:
-        raise Refused(problem_report(file, problems) + "\nnothing was written")
+        raise Refused(problem_report(file, problems, more) + "\nnothing was written")
     store = open_store(need_ruleset=False)
     live_version = 0 if is_placeholder(store) else store.version
     if expect_version is not None and expect_version != live_version:
@@ -214,9 +218,9 @@ def diff(file: Path, as_json: bool) -> None:
 
     Exit 0: the same; 1: different; 2 or 3: trouble (2: FILE invalid; 3: store unavailable).
     """
-    ruleset, problems = problems_of(file)
+    ruleset, problems, more = problems_of(file)
     if ruleset is None:
-        raise _DiffTrouble(problem_report(file, problems))
+        raise _DiffTrouble(problem_report(file, problems, more))
     store = open_store()
     live, new = store.ruleset().to_dict(), ruleset.to_dict()
     lines = document_diff(

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flagware.changes import Change, parse_audit_entry, summarize
-from flagware.errors import RulesetError, StoreError
+from flagware.errors import MORE_PROBLEMS, RulesetError, StoreError
 from flagware.loading import MAX_DOCUMENT_BYTES, load_ruleset
 from flagware.ruleset import Ruleset
 from flagware.stores.base import Store, coerce_ruleset
@@ -449,6 +449,7 @@ class RedisStore(Store):
             if isinstance(exc, RulesetError):
                 count = len(exc.problems)
                 lines = "".join(f"\n  - {p}" for p in exc.problems)
+                lines += f"\n  {MORE_PROBLEMS}" if exc.more else ""
                 problem = f"it is invalid ({count} problem{'s' if count != 1 else ''}){lines}"
             else:
                 problem = str(exc)

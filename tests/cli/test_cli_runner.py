@@ -214,6 +214,22 @@ def test_validate_as_json(tmp_path: Path, rules_file: Path) -> None:
     assert report["files"][1]["problems"][0].startswith("<document>: not valid JSON")
 
 
+def test_validate_says_when_it_stopped_before_finding_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "many.json"
+    bad.write_text(
+        json.dumps(
+            {"flags": {"f": {"strategies": [{"type": "accounts", "ids": list(range(500))}]}}}
+        )
+    )
+    text = run("validate", str(bad))
+    assert text.exit_code == 1
+    assert "invalid (100 problems, and more)" in text.stdout
+    assert text.stdout.rstrip().endswith("... and more problems; fix these first")
+    report = json.loads(run("validate", "--json", str(bad)).stdout)
+    assert report["files"][0]["more_problems"] is True
+    assert len(report["files"][0]["problems"]) == 100
+
+
 def test_eval_at_a_time_and_with_typed_attributes(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(
