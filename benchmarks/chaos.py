@@ -18,8 +18,8 @@ one after another, each in a phase of at least ``--duration`` seconds:
 - ``change after recovery``: after each of those, a save through a fresh RedisStore;
 - ``corrupt ...``: each stored field damaged once, as another tool could (the version,
   the document, the digest, the key's type, the audit stream), the workers told on the
-  channel; ``--hold`` seconds later an operator's save repairs it. Last, not damage: the
-  same document under the highest version the rules allow (15 digits), then a save.
+  channel; ``--hold`` seconds later an operator's save repairs it. Last: the same
+  document under a 15-digit version (above the highest, 10**12), then a save.
 
 Per response: *failed* is a connection error, a timeout, a status other than 200 or a body
 that is not the app's; a *wrong release* is a flag on for the account while no ruleset that
@@ -461,7 +461,7 @@ def _highest_audit(client: redis.Redis, version: int) -> None:
 
 
 def _highest_version(client: redis.Redis, version: int) -> None:
-    """Not damage: the same document under the highest version the rules allow."""
+    """The same document under a 15-digit version, above the highest there is (10**12)."""
     doc = client.hget(RULESET_KEY, "doc") or b""
     _rewrite(client, doc, "9" * 15, sha(doc))
 
@@ -504,9 +504,9 @@ CORRUPTIONS = [
         lambda c, v: (c.delete(AUDIT_KEY), c.set(AUDIT_KEY, b"\xff garbage")),
     ),
     Corruption("audit: garbage entries", _garbage_audit),
-    Corruption("audit: an entry at the highest version", _highest_audit),
+    Corruption("audit: an entry above the highest version", _highest_audit),
     # Last: after it no save may be served again (see the report in BENCHMARKS.md).
-    Corruption("version: the highest allowed (15 digits), same document", _highest_version),
+    Corruption("version: 15 digits, above the highest, same document", _highest_version),
 ]
 
 
