@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import assume, event, given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 from werkzeug.test import Client
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 import flagware
 from flagware import Account, MemoryStore
@@ -51,6 +52,11 @@ RULES: dict[str, Any] = {
 FLAGS = list(RULES["flags"])
 KILLED = {"old_search"}
 APPLIED = "X-Flagware-Overrides-Applied"
+TOKEN_COOKIE = "flagware_override"
+# Tokens are issued at a fixed time, valid for decades: the same draws give the same token
+# (hypothesis replays them), and the middleware, which checks against the clock, honours it.
+ISSUED = 1_700_000_000.0
+TTL = 30 * 365 * 86400
 store = MemoryStore(RULES)
 engine = store.engine()
 
@@ -59,13 +65,16 @@ def account_of(value: str | None) -> Account | None:
     return Account(value) if value else None
 
 
-def body_of(flags: flagware.FlagSet, override: str | None) -> dict[str, Any]:
+def body_of(flags: flagware.FlagSet, override: str | None, token: str | None) -> dict[str, Any]:
+    """What the app saw: the flags, and the override header and token cookie as its
+    framework hands them over (cookie parsers strip blanks and quotes, for one)."""
     account = flags.account
     return {
         "account": None if account is None else account.id,
         "flags": flags.as_dict(),
         "variants": flags.variants(),
         "override_seen": override,
+        "token_seen": token,
     }
 
 
@@ -73,7 +82,8 @@ def body_of(flags: flagware.FlagSet, override: str | None) -> dict[str, Any]:
 
 
 def wsgi_inner(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    body = body_of(flagware.current_flags(), environ.get("HTTP_X_FLAGWARE_OVERRIDE"))
+    token = WerkzeugRequest(environ).cookies.get(TOKEN_COOKIE)
+    body = body_of(flagware.current_flags(), environ.get("HTTP_X_FLAGWARE_OVERRIDE"), token)
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(body).encode()]
 
@@ -94,7 +104,8 @@ def _raw_override(scope: dict[str, Any]) -> str | None:
 
 
 async def starlette_endpoint(request: Request) -> JSONResponse:
-    return JSONResponse(body_of(flagware.current_flags(), _raw_override(request.scope)))
+    token = request.cookies.get(TOKEN_COOKIE)
+    return JSONResponse(body_of(flagware.current_flags(), _raw_override(request.scope), token))
 
 
 def resolve(conn: HTTPConnection) -> Account | None:
@@ -111,7 +122,8 @@ starlette_app = AsgiMiddleware(
 
 
 async def bare_inner(scope: Any, receive: Any, send: Any) -> None:
-    body = json.dumps(body_of(flagware.current_flags(), _raw_override(scope))).encode()
+    seen = body_of(flagware.current_flags(), _raw_override(scope), None)
+    body = json.dumps(seen).encode()
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": body})
 
@@ -194,31 +206,48 @@ grants = st.dictionaries(
 )
 
 
+@dataclass
+class Cookie:
+    header: str | None  # the Cookie header sent (None: none)
+    token: str  # the genuine token for the request's account (whether sent or not)
+    grant: dict[str, Any]  # what that token grants
+
+    def genuine(self, account: str | None, token_seen: str | None) -> dict[str, Any] | None:
+        """The grant, if the app's framework handed over the genuine token of ``account``."""
+        return self.grant if account and token_seen == self.token else None
+
+
+_cookie_kinds = st.sampled_from(
+    ["none", "junk", "own", "other-account", "mutated", "arbitrary", "many"]
+)
+
+
 @st.composite
-def cookies(draw: st.DrawFn, account: str | None) -> tuple[str | None, dict[str, Any] | None]:
-    """A Cookie header, and the grant of the genuine token for ``account`` in it (if any)."""
-    kind = draw(
-        st.sampled_from(["none", "junk", "own", "other-account", "mutated", "arbitrary", "many"])
-    )
+def cookies(draw: st.DrawFn, account: str | None) -> Cookie:
+    """A Cookie header: none, junk, the account's genuine token, another account's, a
+    mutated one, or an arbitrary value among other cookies."""
+    kind = draw(_cookie_kinds)
     grant = draw(grants)
     owner = account or "acct-1"
-    token = issue_override_token(SECRET, owner, grant, now=None)
+    token = issue_override_token(SECRET, owner, grant, ttl=TTL, now=ISSUED)
+    header: str | None
     if kind == "none":
-        return None, None
-    if kind == "junk":
-        return draw(latin1_text), None
-    if kind == "own":
-        return f"flagware_override={token}", (grant if account else None)
-    if kind == "other-account":
+        header = None
+    elif kind == "junk":
+        header = draw(latin1_text)
+    elif kind == "own":
+        header = f"{TOKEN_COOKIE}={token}"
+    elif kind == "other-account":
         other = draw(known_accounts.filter(lambda a: a != owner))
-        return f"flagware_override={issue_override_token(SECRET, other, grant)}", None
-    if kind == "mutated":
+        header = f"{TOKEN_COOKIE}={issue_override_token(SECRET, other, grant, ttl=TTL, now=ISSUED)}"
+    elif kind == "mutated":
         mutated = draw(token_mutations(token))
-        assume(mutated != token)
-        return "flagware_override=" + mutated.encode("utf-8", "replace").decode("latin-1"), None
-    if kind == "arbitrary":
-        return "flagware_override=" + draw(latin1_text), None
-    return f"session=abc; flagware_override={draw(latin1_text)}; other={draw(latin1_text)}", None
+        header = f"{TOKEN_COOKIE}=" + mutated.encode("utf-8", "replace").decode("latin-1")
+    elif kind == "arbitrary":
+        header = f"{TOKEN_COOKIE}=" + draw(latin1_text)
+    else:
+        header = f"session=abc; {TOKEN_COOKIE}={draw(latin1_text)}; other={draw(latin1_text)}"
+    return Cookie(header, token, grant)
 
 
 def as_latin1(value: str | bytes) -> str:
@@ -239,21 +268,22 @@ def as_bytes(value: str | bytes) -> bytes:
 def test_wsgi_requests_never_fail_and_ordinary_accounts_never_override(
     errors: ErrorLog, data: st.DataObject, account: str | None, override: str | bytes | None
 ) -> None:
-    cookie, genuine = data.draw(cookies(account), label="cookie")
+    cookie = data.draw(cookies(account), label="cookie")
     environ: dict[str, str] = {}
     if account is not None:
         environ["HTTP_X_ACCOUNT_ID"] = account
     if override is not None:
         environ["HTTP_X_FLAGWARE_OVERRIDE"] = as_latin1(override)
-    if cookie is not None:
-        environ["HTTP_COOKIE"] = cookie
+    if cookie.header is not None:
+        environ["HTTP_COOKIE"] = cookie.header
     # environ_overrides: the test client would refuse some values a real server passes on;
     # no cookie jar, which would drop the Cookie header.
     response = Client(wsgi_app, use_cookies=False).get("/", environ_overrides=environ)
+    body = json.loads(response.data)
     check_response(
-        Sent(account or None, genuine),
+        Sent(account or None, cookie.genuine(account, body["token_seen"])),
         response.status_code,
-        json.loads(response.data),
+        body,
         response.headers.get(APPLIED),
     )
     no_errors_logged(errors)
@@ -276,16 +306,17 @@ def test_asgi_requests_never_fail_and_ordinary_accounts_never_override(
     account: str | None,
     override: str | bytes | None,
 ) -> None:
-    cookie, genuine = data.draw(cookies(account), label="cookie")
+    cookie = data.draw(cookies(account), label="cookie")
     headers: dict[str, bytes] = {}
     if account is not None:
         headers["x-account-id"] = account.encode("latin-1")
     if override is not None:
         headers["x-flagware-override"] = as_bytes(override)
-    if cookie is not None:
-        headers["cookie"] = cookie.encode("latin-1")
+    if cookie.header is not None:
+        headers["cookie"] = cookie.header.encode("latin-1")
     response = starlette_client.get("/", headers=headers)
     body = response.json()
+    genuine = cookie.genuine(account, body["token_seen"])
     # The test client re-encodes non-ASCII header bytes; what the app resolved is what counts
     # (a token is genuine only for the very account id it was issued to).
     if body["account"] != (account or None):
