@@ -79,32 +79,6 @@ def huge_document() -> dict[str, Any]:
 # --- fixtures --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    """A plain client on the session server, to look at (and tamper with) what is stored."""
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def open_store(redis_server: RedisServer, namespace: str, tmp_path: Path) -> Iterator[OpenStore]:
-    """Open RedisStores (on the session server and this test's namespace by default)."""
-    made: list[RedisStore] = []
-
-    def open_(url: str | None = None, **kwargs: Any) -> RedisStore:
-        kwargs.setdefault("namespace", namespace)
-        kwargs.setdefault("snapshot_path", tmp_path / f"snapshot-{len(made)}.json")
-        kwargs.setdefault("poll_interval", POLL)
-        store = RedisStore.from_url(url or redis_server.url, **kwargs)
-        made.append(store)
-        return store
-
-    yield open_
-    for store in made:
-        store.close()
-
-
 def subscribed(client: redis.Redis, namespace: str, count: int) -> Callable[[], bool]:
     """Whether ``count`` followers listen on the namespace's channel."""
     channel = keys(namespace)[2]

@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,30 +62,6 @@ def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
             return True
         time.sleep(0.01)
     return condition()
-
-
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def open_store(redis_server: RedisServer, namespace: str, tmp_path: Path) -> Iterator[OpenStore]:
-    made: list[RedisStore] = []
-
-    def open_(**kwargs: Any) -> RedisStore:
-        kwargs.setdefault("namespace", namespace)
-        kwargs.setdefault("snapshot_path", tmp_path / f"snapshot-{len(made)}.json")
-        kwargs.setdefault("poll_interval", POLL)
-        store = RedisStore.from_url(kwargs.pop("url", redis_server.url), **kwargs)
-        made.append(store)
-        return store
-
-    yield open_
-    for store in made:
-        store.close()
 
 
 @pytest.fixture(params=sorted(BAD_VERSIONS))
