@@ -6,7 +6,7 @@ run in the same process on the same accounts:
 
 - ``naive``: a plain Python loop over the rules, the way one would write it first
   (per flag, per strategy, an if-chain; sha-free: it uses the same murmur3 bucket);
-- ``reference``: flagware's own unindexed semantics (`flagware.reference.decide`).
+- ``reference``: flagware's own unindexed semantics (`flagware.engine._reference.decide`).
 
 Prints medians of several rounds (this machine is noisy) and the ratios between them.
 
@@ -27,7 +27,7 @@ from typing import Any
 import mmh3
 
 import flagware
-from flagware import hashing, reference
+from flagware.strategies import hashing, reference
 
 COUNTRIES = ["NL", "DE", "FR", "US", "GB", "BE", "ES", "IT"]
 PLANS = ["free", "pro", "team", "enterprise"]

@@ -34,8 +34,8 @@ from typing import Any
 
 import flagware
 from flagware import Account, Engine, Ruleset, RulesetError
-from flagware.loading import MAX_DOCUMENT_BYTES
-from flagware.validation import LIMITS
+from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
+from flagware.ruleset.limits import LIMITS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_engine import make_accounts, make_document

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import typing
 
-from flagware.changes import Change
+from flagware.account import Account
 from flagware.context import current_flags, flags, use_flags
 from flagware.engine import Clock, Engine
+from flagware.engine.flagset import Evaluation, FlagSet
 from flagware.errors import (
     FlagwareError,
     NoFlagContext,
@@ -19,11 +20,9 @@ from flagware.errors import (
     StrategyRegistrationError,
     VersionConflict,
 )
-from flagware.flagset import Evaluation, FlagSet
-from flagware.loading import load_ruleset
-from flagware.model import Account
-from flagware.ruleset import Flag, Ruleset, StrategySpec
+from flagware.ruleset import Flag, Ruleset, StrategySpec, load_ruleset
 from flagware.stores import FileStore, MemoryStore, Store
+from flagware.stores.audit import Change
 from flagware.strategies import Condition, Strategy, register_strategy, unregister_strategy
 
 if typing.TYPE_CHECKING:

@@ -25,24 +25,24 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from flagware.context import flags_var
-from flagware.middleware import (
+from flagware._request import (
     DEFAULT_OVERRIDE_HEADER,
     DEFAULT_TOKEN_COOKIE,
     RequestEvaluator,
     merge_headers,
 )
+from flagware.context import flags_var
 
 try:
     from starlette.requests import HTTPConnection
 except ImportError:  # pragma: no cover - depends on the installed extras
     raise ImportError("flagware.asgi needs starlette: pip install 'flagware[asgi]'") from None
 
-from flagware.model import Account
+from flagware.account import Account
 
 if TYPE_CHECKING:
     from flagware.overrides import Secret
-    from flagware.stores.base import Store
+    from flagware.stores.store import Store
 
 __all__ = ["FlagwareMiddleware"]
 

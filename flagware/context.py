@@ -13,12 +13,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from flagware.engine.flagset import Evaluation, FlagSet
 from flagware.errors import NoFlagContext
-from flagware.flagset import Evaluation, FlagSet
 from flagware.ruleset import UnknownPolicy
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
 
 __all__ = ["current_flags", "flags", "flags_var", "use_flags"]
 

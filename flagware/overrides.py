@@ -29,7 +29,7 @@ from typing import Any
 from itsdangerous import BadData, BadSignature, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
-from flagware.validation import FLAG_NAME, VARIANT_NAME
+from flagware.ruleset.parse import FLAG_NAME, VARIANT_NAME
 
 __all__ = [
     "MAX_HEADER_BYTES",

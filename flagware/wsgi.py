@@ -18,13 +18,13 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from flagware.context import flags_var
-from flagware.middleware import (
+from flagware._request import (
     DEFAULT_OVERRIDE_HEADER,
     DEFAULT_TOKEN_COOKIE,
     RequestEvaluator,
     merge_headers,
 )
+from flagware.context import flags_var
 
 try:
     from werkzeug.wrappers import Request
@@ -34,9 +34,9 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from flagware.model import Account
+    from flagware.account import Account
     from flagware.overrides import Secret
-    from flagware.stores.base import Store
+    from flagware.stores.store import Store
 
 __all__ = ["FlagwareMiddleware"]
 

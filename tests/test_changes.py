@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import flagware
-from flagware.changes import parse_audit_entry
-from flagware.presenting import UNKNOWN_TIME, local_time, time_ago, utc_time
+from flagware._presenting import UNKNOWN_TIME, local_time, time_ago, utc_time
+from flagware.stores.audit import parse_audit_entry
 
 GOOD: dict[bytes, bytes] = {
     b"version": b"7",

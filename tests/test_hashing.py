@@ -153,7 +153,7 @@ def test_salt_replaces_the_flag_name_in_the_bucket() -> None:
 
 _CHILD = """
 import json, sys
-from flagware import hashing
+from flagware.strategies import hashing
 pairs = json.loads(sys.argv[1])
 print(json.dumps([[hashing.bucket(s, i), hashing.seed_for(s)] for s, i in pairs]))
 """

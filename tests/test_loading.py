@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from flagware import Ruleset, RulesetError, load_ruleset
-from flagware.loading import MAX_DOCUMENT_BYTES, Format, dump_document, format_of, parse_document
+from flagware.ruleset.documents import (
+    MAX_DOCUMENT_BYTES,
+    Format,
+    decode_document,
+    dump_document,
+    format_of,
+)
 from flagware.strategies import Schedule
 
 DOC: dict[str, Any] = {
@@ -231,7 +237,7 @@ def test_a_file_that_is_not_a_mapping_is_rejected(tmp_path: Path, name: str, tex
 
 
 def test_yaml_country_codes_stay_strings() -> None:
-    doc = parse_document("values: [NL, NO, no, yes, Yes, on, OFF, y, n]\n", "yaml")
+    doc = decode_document("values: [NL, NO, no, yes, Yes, on, OFF, y, n]\n", "yaml")
     assert doc == {"values": ["NL", "NO", "no", "yes", "Yes", "on", "OFF", "y", "n"]}
 
 
@@ -240,7 +246,7 @@ def test_yaml_country_codes_stay_strings() -> None:
     [("true", True), ("True", True), ("TRUE", True), ("false", False), ("FALSE", False)],
 )
 def test_yaml_true_and_false_are_booleans(word: str, value: bool) -> None:
-    assert parse_document(f"enabled: {word}\n", "yaml") == {"enabled": value}
+    assert decode_document(f"enabled: {word}\n", "yaml") == {"enabled": value}
 
 
 def test_yaml_norway_stays_in_the_country_list(tmp_path: Path) -> None:
@@ -343,7 +349,7 @@ def test_a_document_exactly_at_the_size_limit_is_read(tmp_path: Path) -> None:
 
 def test_parse_document_refuses_oversized_text() -> None:
     with pytest.raises(RulesetError, match="16 MiB"):
-        parse_document("{}" + " " * MAX_DOCUMENT_BYTES, "json", source="redis:key")
+        decode_document("{}" + " " * MAX_DOCUMENT_BYTES, "json", source="redis:key")
 
 
 # --- dump_document -------------------------------------------------------------------------
@@ -353,8 +359,8 @@ def test_parse_document_refuses_oversized_text() -> None:
 def test_dump_document_round_trips(fmt: Format) -> None:
     ruleset = Ruleset.from_dict(DOC)
     text = dump_document(ruleset.to_dict(), fmt)
-    assert parse_document(text, fmt) == ruleset.to_dict()
-    assert Ruleset.from_dict(parse_document(text, fmt)) == ruleset
+    assert decode_document(text, fmt) == ruleset.to_dict()
+    assert Ruleset.from_dict(decode_document(text, fmt)) == ruleset
 
 
 @pytest.mark.parametrize(
@@ -378,7 +384,7 @@ def test_dump_document_keeps_yaml_sensitive_strings_as_strings(fmt: Format) -> N
             }
         }
     }
-    assert parse_document(dump_document(doc, fmt), fmt) == doc
+    assert decode_document(dump_document(doc, fmt), fmt) == doc
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -386,7 +392,7 @@ def test_dump_document_keeps_unicode(fmt: Format) -> None:
     doc = {"flags": {"f": {"description": "Caf\u00e9 \u2615 \u65e5\u672c"}}}
     text = dump_document(doc, fmt)
     assert "Caf\u00e9 \u2615 \u65e5\u672c" in text
-    assert parse_document(text.encode("utf-8"), fmt) == doc
+    assert decode_document(text.encode("utf-8"), fmt) == doc
 
 
 def test_dump_json_ends_with_a_newline() -> None:

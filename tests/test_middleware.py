@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import flagware
-from flagware.middleware import RequestEvaluator
+from flagware._request import RequestEvaluator
 from flagware.overrides import issue_override_token
 
 DOC: dict[str, Any] = {

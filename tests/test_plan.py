@@ -1,6 +1,6 @@
 """The indexed plan (Engine.evaluate_all) must agree with the reference semantics.
 
-flagware.reference.decide is the plain, one-flag-at-a-time meaning of a ruleset; the plan
+flagware.engine._reference.decide is the plain, one-flag-at-a-time meaning of a ruleset; the plan
 compiles the same ruleset into indexes. Random rulesets over a small universe of accounts
 and attribute values make the index paths (direct tables, groups, hash checks, residuals,
 anonymous rules, test users, kill switches) collide as often as possible.

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import flagware
-from flagware.presenting import (
+from flagware._presenting import (
     document_diff,
     document_text,
     rollout_summary,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from flagware import Account, Engine, Flag, Ruleset
-from flagware.loading import parse_document
+from flagware.ruleset.documents import decode_document
 from flagware.strategies import Percentage, Schedule
 
 # The example document of CONTRACT.md (its longest comments shortened to fit the line length).
@@ -41,7 +41,7 @@ flags:
 
 @pytest.fixture
 def example() -> Ruleset:
-    return Ruleset.from_dict(parse_document(CONTRACT_EXAMPLE, "yaml"))
+    return Ruleset.from_dict(decode_document(CONTRACT_EXAMPLE, "yaml"))
 
 
 def rich_document() -> dict[str, Any]:
@@ -123,7 +123,7 @@ def test_contract_example_schedule_is_an_aware_instant(example: Ruleset) -> None
 # --- to_dict -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [rich_document, lambda: parse_document(CONTRACT_EXAMPLE, "yaml")])
+@pytest.mark.parametrize("make", [rich_document, lambda: decode_document(CONTRACT_EXAMPLE, "yaml")])
 def test_to_dict_round_trips(make: Any) -> None:
     ruleset = Ruleset.from_dict(make())
     again = Ruleset.from_dict(ruleset.to_dict())
@@ -248,7 +248,7 @@ def test_unknown_hidden_is_kept() -> None:
 
 
 def test_a_null_flag_in_yaml_is_an_empty_flag() -> None:
-    doc = parse_document("test_users: [tester]\nflags:\n  beta:\n", "yaml")
+    doc = decode_document("test_users: [tester]\nflags:\n  beta:\n", "yaml")
     assert doc == {"test_users": ["tester"], "flags": {"beta": None}}
     ruleset = Ruleset.from_dict(doc)
     assert ruleset.flags["beta"].strategies == ()
@@ -257,7 +257,7 @@ def test_a_null_flag_in_yaml_is_an_empty_flag() -> None:
 
 
 def test_a_null_flag_is_released_to_test_users_only() -> None:
-    ruleset = Ruleset.from_dict(parse_document("test_users: [tester]\nflags:\n  beta:\n", "yaml"))
+    ruleset = Ruleset.from_dict(decode_document("test_users: [tester]\nflags:\n  beta:\n", "yaml"))
     engine = Engine(ruleset)
     assert engine.is_released_to("beta", Account(id="tester")) is True
     assert engine.is_released_to("beta", Account(id="someone", number=1)) is False

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 import flagware
-from flagware.schema import json_schema, shipped_schema
-from flagware.validation import LIMITS
+from flagware.ruleset.limits import LIMITS
+from flagware.ruleset.schema import json_schema, shipped_schema
 
 CONTRACT = Path(__file__).parents[2] / "shared" / "CONTRACT.md"
 
@@ -21,7 +21,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def test_shipped_file_matches_the_generator() -> None:
-    # Regenerate with: python -m flagware.schema > flagware/ruleset.schema.json
+    # Regenerate with: python -m flagware.ruleset.schema > flagware/ruleset/ruleset.schema.json
     assert shipped_schema() == json_schema()
 
 
@@ -98,4 +98,4 @@ def test_schema_and_validation_accept_regex_conditions_at_their_limits(when: boo
 
 
 def test_the_limits_a_schema_cannot_express_are_pointed_at() -> None:
-    assert "flagware.validation.LIMITS" in shipped_schema()["$comment"]
+    assert "flagware.ruleset.parse.LIMITS" in shipped_schema()["$comment"]

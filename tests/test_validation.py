@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 import flagware
 from flagware import Ruleset, RulesetError
 from flagware.errors import MORE_PROBLEMS
-from flagware.loading import MAX_DOCUMENT_BYTES
+from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
+from flagware.ruleset.limits import LIMITS, MAX_PROBLEMS
+from flagware.ruleset.parse import FLAG_NAME
 from flagware.strategies import BUILTIN_STRATEGIES, accounts, conditions
-from flagware.validation import FLAG_NAME, LIMITS, MAX_PROBLEMS
 
 VALID: dict[str, Any] = {
     "schema": 1,

@@ -9,11 +9,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from flagware.account import Account
 from flagware.admin.forms import BadInput, parse_scalar, whole_number
 from flagware.admin.guard import operator
 from flagware.admin.pages import Pages
 from flagware.errors import RulesetError
-from flagware.model import Account
 
 __all__ = ["AccountPages"]
 

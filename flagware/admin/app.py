@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from flagware.account import Account
 from flagware.admin.account_pages import AccountPages
 from flagware.admin.auth import Authenticator
 from flagware.admin.flag_pages import FlagPages
@@ -22,8 +23,7 @@ from flagware.admin.forms import BadInput
 from flagware.admin.guard import Guard
 from flagware.admin.history_pages import HistoryPages
 from flagware.errors import StoreError
-from flagware.model import Account
-from flagware.stores.base import Store
+from flagware.stores.store import Store
 
 __all__ = ["admin_app"]
 

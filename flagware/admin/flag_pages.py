@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from flagware._presenting import change_actor, document_diff
 from flagware.admin.forms import (
     BUILTIN_TYPES,
     FlagForm,
@@ -22,11 +23,10 @@ from flagware.admin.forms import (
 )
 from flagware.admin.guard import operator
 from flagware.admin.pages import LAST_CHANGE_SCAN, Pages
-from flagware.changes import Change
 from flagware.errors import RulesetError
-from flagware.presenting import change_actor, document_diff
 from flagware.ruleset import Ruleset
-from flagware.validation import FLAG_NAME
+from flagware.ruleset.parse import FLAG_NAME
+from flagware.stores.audit import Change
 
 __all__ = ["FlagPages"]
 

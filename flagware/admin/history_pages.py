@@ -8,12 +8,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from flagware._presenting import ruleset_diff
 from flagware.admin.forms import BadInput, whole_number
 from flagware.admin.guard import operator
 from flagware.admin.pages import Pages
-from flagware.changes import Change
 from flagware.errors import RulesetError, VersionConflict
-from flagware.presenting import ruleset_diff
+from flagware.stores.audit import Change
 
 __all__ = ["HistoryPages"]
 

@@ -17,15 +17,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from flagware.admin.forms import (
-    BUILTIN_TYPES,
-    OPS,
-)
-from flagware.admin.guard import CSRF_FIELD, csrf_problem, csrf_token, operator
-from flagware.changes import Change
-from flagware.errors import StoreError
-from flagware.model import Account
-from flagware.presenting import (
+from flagware._presenting import (
     UNKNOWN_TIME,
     UNREADABLE_SUMMARY,
     change_action,
@@ -35,7 +27,15 @@ from flagware.presenting import (
     time_ago,
     utc_time,
 )
-from flagware.stores.base import Store
+from flagware.account import Account
+from flagware.admin.forms import (
+    BUILTIN_TYPES,
+    OPS,
+)
+from flagware.admin.guard import CSRF_FIELD, csrf_problem, csrf_token, operator
+from flagware.errors import StoreError
+from flagware.stores.audit import Change
+from flagware.stores.store import Store
 
 __all__ = ["HISTORY_SHOWN", "LAST_CHANGE_SCAN", "Pages"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from flagware.changes import Change
+from flagware._presenting import document_diff
 from flagware.cli.connect import keeps_history, open_store
 from flagware.cli.errors import ConfigError, Refused
 from flagware.cli.output import (
@@ -25,8 +25,8 @@ from flagware.cli.output import (
 )
 from flagware.cli.settings import get_settings
 from flagware.errors import VersionConflict
-from flagware.presenting import document_diff
-from flagware.stores.base import Store
+from flagware.stores.audit import Change
+from flagware.stores.store import Store
 
 __all__ = ["history", "restore"]
 

@@ -22,8 +22,8 @@ from flagware.cli.errors import ConfigError, Unavailable
 from flagware.cli.output import printable
 from flagware.cli.settings import Settings, get_settings
 from flagware.errors import RulesetError, StoreError
-from flagware.stores.base import Store
 from flagware.stores.file import FileStore
+from flagware.stores.store import Store
 
 if TYPE_CHECKING:
     from flagware.stores.redis import RedisStore

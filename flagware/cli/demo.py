@@ -17,13 +17,13 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 
+from flagware.account import Account
 from flagware.admin.auth import Authenticator
 from flagware.asgi import FlagwareMiddleware
 from flagware.context import current_flags
-from flagware.loading import parse_document
-from flagware.model import Account
 from flagware.ruleset import Ruleset
-from flagware.stores.base import Store
+from flagware.ruleset.documents import decode_document
+from flagware.stores.store import Store
 
 __all__ = ["DEMO_ACCOUNTS", "demo_app", "demo_ruleset"]
 
@@ -43,7 +43,7 @@ DEMO_ACCOUNTS = {
 def demo_ruleset() -> Ruleset:
     """The built-in example ruleset (shipped in the package as ``demo_rules.yaml``)."""
     text = resources.files("flagware.cli").joinpath("demo_rules.yaml").read_text("utf-8")
-    return Ruleset.from_dict(parse_document(text, "yaml", source="demo_rules.yaml"))
+    return Ruleset.from_dict(decode_document(text, "yaml", source="demo_rules.yaml"))
 
 
 def lookup_account(account_id: str) -> Account | None:

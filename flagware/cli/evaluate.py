@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
+from flagware.account import Account
 from flagware.cli.connect import open_store
 from flagware.cli.errors import close_names
 from flagware.cli.output import echo, emit_json, json_option, printable, table
-from flagware.model import Account
 
 __all__ = ["evaluate", "parse_attribute", "parse_instant"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from flagware.changes import Change
+from flagware._presenting import change_action, change_actor, local_time, rollout_summary
 from flagware.cli.connect import keeps_history, open_store
 from flagware.cli.editing import FlagEdit, apply_edit
 from flagware.cli.errors import unknown_flag
@@ -23,10 +23,10 @@ from flagware.cli.output import (
 )
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import edit
-from flagware.loading import dump_document
-from flagware.presenting import change_action, change_actor, local_time, rollout_summary
 from flagware.ruleset import Flag
-from flagware.stores.base import Store
+from flagware.ruleset.documents import dump_document
+from flagware.stores.audit import Change
+from flagware.stores.store import Store
 
 __all__ = ["disable", "enable", "list_flags", "set_flag", "show"]
 

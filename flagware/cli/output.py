@@ -18,14 +18,14 @@ from typing import Any
 import click
 import yaml
 
-from flagware.changes import Change
-from flagware.presenting import (
+from flagware._presenting import (
     UNREADABLE_SUMMARY,
     change_action,
     change_actor,
     local_time,
     moment,
 )
+from flagware.stores.audit import Change
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -121,7 +121,7 @@ def join(values: Iterable[Any]) -> str:
 
 
 def summary_lines(summary: Mapping[str, Any]) -> list[str]:
-    """A :func:`flagware.changes.summarize` dict as one line per kind of change."""
+    """A :func:`flagware.stores.audit.summarize` dict as one line per kind of change."""
     labels = [
         ("flags_added", "flags added"),
         ("flags_removed", "flags removed"),

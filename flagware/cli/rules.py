@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import click
 
-from flagware.changes import summarize
+from flagware._presenting import document_diff
 from flagware.cli.connect import is_placeholder, open_store
 from flagware.cli.errors import ConfigError, Refused
 from flagware.cli.output import (
@@ -22,10 +22,10 @@ from flagware.cli.output import (
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import canonical, edit
 from flagware.errors import MORE_PROBLEMS, RulesetError, VersionConflict
-from flagware.loading import Format, dump_document, format_of, load_ruleset
-from flagware.presenting import document_diff
-from flagware.ruleset import Ruleset
-from flagware.stores.base import Store
+from flagware.ruleset import Ruleset, load_ruleset
+from flagware.ruleset.documents import Format, dump_document, format_of
+from flagware.stores.audit import summarize
+from flagware.stores.store import Store
 
 __all__ = ["diff", "pull", "push", "validate"]
 

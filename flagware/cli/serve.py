@@ -16,8 +16,8 @@ from flagware.cli.connect import is_placeholder, open_store
 from flagware.cli.errors import ConfigError
 from flagware.cli.output import echo
 from flagware.cli.settings import get_settings
-from flagware.stores.base import Store
 from flagware.stores.memory import MemoryStore
+from flagware.stores.store import Store
 
 if TYPE_CHECKING:
     from flagware.admin.auth import BasicAuth

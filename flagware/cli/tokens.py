@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
+from flagware._request import DEFAULT_TOKEN_COOKIE
 from flagware.cli.errors import ConfigError
 from flagware.cli.output import echo, emit_json, json_option, printable
-from flagware.middleware import DEFAULT_TOKEN_COOKIE
 from flagware.overrides import Overrides, issue_override_token, parse_override_header
 
 __all__ = ["parse_ttl", "token"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from flagware.cli.settings import get_settings
 from flagware.ruleset import Ruleset
-from flagware.stores.base import Store
+from flagware.stores.store import Store
 
 __all__ = ["Unchanged", "canonical", "edit"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flagware.stores.base import RulesetLike, Store
 from flagware.stores.file import FileStore
 from flagware.stores.memory import MemoryStore
+from flagware.stores.store import RulesetLike, Store
 
 __all__ = ["FileStore", "MemoryStore", "RulesetLike", "Store"]

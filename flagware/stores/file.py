@@ -20,9 +20,9 @@ from typing import Any
 
 from flagware.engine import Clock
 from flagware.errors import RulesetError, StoreError
-from flagware.loading import MAX_DOCUMENT_BYTES, dump_document, format_of, parse_document
 from flagware.ruleset import Ruleset
-from flagware.stores.base import Store
+from flagware.ruleset.documents import MAX_DOCUMENT_BYTES, decode_document, dump_document, format_of
+from flagware.stores.store import Store
 
 __all__ = ["FileStore"]
 
@@ -141,7 +141,7 @@ class FileStore(Store):
         if digest == self._digest:
             return False
         try:
-            doc = parse_document(data, self._format, source=str(self.path))
+            doc = decode_document(data, self._format, source=str(self.path))
             ruleset = Ruleset.from_dict(doc, source=str(self.path))
         except RulesetError as exc:
             if strict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from flagware.engine import Clock
-from flagware.stores.base import RulesetLike, Store, coerce_ruleset
+from flagware.stores.store import RulesetLike, Store, coerce_ruleset
 
 __all__ = ["MemoryStore"]
 

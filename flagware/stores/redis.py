@@ -44,11 +44,10 @@ from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from flagware.changes import Change, parse_audit_entry, summarize
 from flagware.errors import MORE_PROBLEMS, RulesetError, StoreError
-from flagware.loading import MAX_DOCUMENT_BYTES, load_ruleset
-from flagware.ruleset import Ruleset
-from flagware.stores.base import Store, coerce_ruleset
+from flagware.ruleset import MAX_DOCUMENT_BYTES, Ruleset, load_ruleset
+from flagware.stores.audit import Change, parse_audit_entry, summarize
+from flagware.stores.store import Store, coerce_ruleset
 
 try:
     import redis
@@ -63,7 +62,7 @@ from flagware.stores.redis_layout import CORRUPT, EMPTY, Head, Keys, digest_of
 
 if TYPE_CHECKING:
     from flagware.engine import Clock
-    from flagware.stores.base import RulesetLike
+    from flagware.stores.store import RulesetLike
 
 __all__ = ["Health", "RedisStore"]
 

@@ -9,7 +9,7 @@ from pydantic import Field, StrictInt, StrictStr, field_validator
 from flagware.strategies.base import DIGIT, ID, BuiltinStrategy, IndexedCondition, Piece
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
 
 __all__ = ["MAX_IDS", "Accounts", "LastDigit"]
 

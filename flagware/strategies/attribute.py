@@ -8,7 +8,7 @@ from flagware.strategies.base import BuiltinStrategy, Piece
 from flagware.strategies.conditions import Condition
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
 
 __all__ = ["Attribute"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeAlias
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
 
 __all__ = [
     "DIGIT",

@@ -11,7 +11,7 @@ gives the engine the same test at a cost that does not grow with the number of v
 largest or smallest value of the attribute's type, ``contains`` on a list one lookup per
 item, and all the patterns of a ``regex`` condition one RE2 search. What still grows with
 the document (``contains`` on text: one substring search per value; ``regex``: RE2's
-linear-time search of the text) is bounded by limits (:data:`flagware.validation.LIMITS`).
+linear-time search of the text) is bounded by limits (:data:`flagware.ruleset.parse.LIMITS`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pydantic import (
 from flagware.strategies.base import IndexedCondition, Piece, Residual, attribute_dimension
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
 
 __all__ = [
     "ATTRIBUTE_NAME",

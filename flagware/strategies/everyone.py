@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from flagware.strategies.base import BuiltinStrategy, Piece
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
 
 __all__ = ["Everyone"]
 

@@ -1,4 +1,7 @@
-"""``percentage``: a stable slice of accounts, by hash bucket (see :mod:`flagware.hashing`)."""
+"""``percentage``: a stable slice of accounts, by hash bucket.
+
+The buckets are defined in :mod:`flagware.strategies.hashing`.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import Field, field_validator
 
-from flagware import hashing
+from flagware.strategies import hashing
 from flagware.strategies.base import BuiltinStrategy, HashCheck, Piece
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
 
 __all__ = ["Percentage"]
 

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BeforeValidator, model_validator
 from flagware.strategies.base import BuiltinStrategy, Piece, Residual
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
 
 __all__ = ["Schedule"]
 

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 import pytest
 
 from flagware import MemoryStore
-from flagware.changes import Change
 from flagware.errors import StoreError
 from flagware.ruleset import Ruleset
+from flagware.stores.audit import Change
 from tests.admin.pages import Form, errors, form
 from tests.admin.support import DOC, Panel, snapshot
 

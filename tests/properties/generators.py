@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from flagware.validation import RESERVED_VARIANTS
+from flagware.ruleset.parse import RESERVED_VARIANTS
 
 # --- Values. ---------------------------------------------------------------------------------
 

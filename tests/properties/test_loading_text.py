@@ -1,4 +1,4 @@
-"""Ruleset text, fuzzed: ``parse_document`` (JSON, YAML, TOML) and ``load_ruleset`` from a
+"""Ruleset text, fuzzed: ``decode_document`` (JSON, YAML, TOML) and ``load_ruleset`` from a
 file raise RulesetError and nothing else, on arbitrary bytes and text and on valid
 documents' text with a few characters or tokens changed."""
 
@@ -14,7 +14,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from flagware import Ruleset, RulesetError, load_ruleset
-from flagware.loading import Format, dump_document, parse_document
+from flagware.ruleset.documents import Format, decode_document, dump_document
 from tests.properties.generators import valid_documents
 
 FORMATS: list[Format] = ["json", "yaml", "toml"]
@@ -84,7 +84,7 @@ def must_refuse_or_load(fmt: Format, text: str | bytes) -> None:
     """Parse ``text``; a document that parses is then validated. Only RulesetError may
     come out of either step."""
     try:
-        doc = parse_document(text, fmt)
+        doc = decode_document(text, fmt)
         event(f"{fmt}: parsed")
         ruleset = Ruleset.from_dict(doc)
     except RulesetError as exc:
@@ -137,14 +137,16 @@ def test_edited_documents_only_ever_raise_ruleset_error(case: tuple[Format, str]
 
 @given(valid_documents(), st.sampled_from(FORMATS))
 def test_valid_documents_load_back_from_their_text(doc: dict[str, Any], fmt: Format) -> None:
-    assert Ruleset.from_dict(parse_document(dump_document(doc, fmt), fmt)) == Ruleset.from_dict(doc)
+    assert Ruleset.from_dict(decode_document(dump_document(doc, fmt), fmt)) == Ruleset.from_dict(
+        doc
+    )
 
 
 @pytest.mark.parametrize(
     "text",
     [
         # Found by test_edited_documents_only_ever_raise_ruleset_error: PyYAML's tag
-        # constructors raised AttributeError, KeyError or IndexError through parse_document.
+        # constructors raised AttributeError, KeyError or IndexError through decode_document.
         "!!timestamp 2026-01-01flags: {}\n",
         "flags: !!timestamp x",
         "flags: {a: {enabled: !!bool maybe}}",
@@ -157,7 +159,7 @@ def test_valid_documents_load_back_from_their_text(doc: dict[str, Any], fmt: For
 )
 def test_yaml_tags_with_values_they_cannot_read_are_a_ruleset_error(text: str) -> None:
     with pytest.raises(RulesetError, match="not valid YAML"):
-        parse_document(text, "yaml")
+        decode_document(text, "yaml")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -166,7 +168,7 @@ def test_a_next_line_character_survives_dump_and_parse(fmt: Format, value: str) 
     """Found by test_valid_documents_load_back_from_their_text: YAML turned a salt's NEL
     (U+0085) into a space, which would re-bucket the flag's rollout."""
     doc = {"test_users": [value], "flags": {"f": {"salt": value, "description": value}}}
-    assert parse_document(dump_document(doc, fmt), fmt) == doc
+    assert decode_document(dump_document(doc, fmt), fmt) == doc
     if fmt == "yaml":
         assert "é" in dump_document({"flags": {"f": {"description": "é"}}}, "yaml")
 

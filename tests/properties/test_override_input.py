@@ -24,7 +24,7 @@ from flagware.overrides import (
     parse_override_header,
     read_override_token,
 )
-from flagware.validation import FLAG_NAME, RESERVED_VARIANTS, VARIANT_NAME
+from flagware.ruleset.parse import FLAG_NAME, RESERVED_VARIANTS, VARIANT_NAME
 from tests.properties.generators import FLAG_NAME as flag_names
 from tests.properties.generators import VARIANT_NAME as variant_names
 from tests.properties.generators import override_headers, token_mutations

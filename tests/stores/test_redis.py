@@ -26,7 +26,7 @@ import redis
 import yaml
 
 from flagware import Account, Ruleset, RulesetError, StoreError, VersionConflict
-from flagware.loading import MAX_DOCUMENT_BYTES
+from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
 from flagware.stores.redis import Health, RedisStore
 from tests.redis_server import RedisServer, free_port, redis_binary
 from tests.stored import digest, write_ruleset

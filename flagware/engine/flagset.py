@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
     from flagware.ruleset import UnknownPolicy
 
 __all__ = ["Evaluation", "Explainer", "FlagSet"]

@@ -13,12 +13,12 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from flagware import reference
-from flagware.flagset import Evaluation, FlagSet
-from flagware.plan import Plan
+from flagware.engine import _reference as reference
+from flagware.engine._plan import Plan
+from flagware.engine.flagset import Evaluation, FlagSet
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
     from flagware.ruleset import Ruleset
 
 __all__ = ["Clock", "Engine"]

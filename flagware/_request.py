@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from flagware.flagset import FlagSet
+from flagware.engine.flagset import FlagSet
 from flagware.overrides import (
     Overrides,
     RateLimitedLog,
@@ -23,8 +23,8 @@ from flagware.overrides import (
 )
 
 if TYPE_CHECKING:
-    from flagware.model import Account
-    from flagware.stores.base import Store
+    from flagware.account import Account
+    from flagware.stores.store import Store
 
 __all__ = [
     "DEFAULT_OVERRIDE_HEADER",

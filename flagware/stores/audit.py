@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flagware.loading import MAX_DOCUMENT_BYTES
+from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
 
 __all__ = ["MAX_TIME", "Change", "parse_audit_entry", "summarize"]
 

@@ -16,7 +16,7 @@ only a call can decide. Rules are then sorted by what they need:
 - everything else (custom strategies, schedules, ``ne``/``lt``/``regex`` tests) is
   called per account (``loose``), skipped once its flag is already on.
 
-The plain semantics live in :mod:`flagware.reference`; the two must agree.
+The plain semantics live in :mod:`flagware.engine._reference`; the two must agree.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from mmh3 import mmh3_32_uintdigest
 
-from flagware.reference import call_custom
+from flagware.engine._reference import call_custom
 from flagware.strategies.base import (
     DIGIT,
     ID,
@@ -43,7 +43,7 @@ from flagware.strategies.base import (
 from flagware.strategies.conditions import index_key
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
     from flagware.ruleset import Flag, Ruleset, StrategySpec
 
 __all__ = ["Plan"]

@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flagware.changes import Change, summarize
 from flagware.engine import Clock, Engine
 from flagware.errors import RulesetError, StoreError, VersionConflict
-from flagware.loading import MAX_DOCUMENT_BYTES
 from flagware.ruleset import Ruleset
+from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
+from flagware.stores.audit import Change, summarize
 
 __all__ = ["DEFAULT_ACTOR", "RulesetLike", "Store", "VersionConflict", "coerce_ruleset"]
 

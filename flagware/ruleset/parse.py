@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -27,75 +27,30 @@ from pydantic import (
 )
 
 from flagware.errors import RulesetError
-from flagware.loading import MAX_DOCUMENT_BYTES
-from flagware.ruleset import Flag, Ruleset, StrategySpec
-from flagware.strategies.accounts import MAX_IDS
-from flagware.strategies.attribute import Attribute
+from flagware.ruleset.documents import UnknownPolicy
+from flagware.ruleset.flag import Flag, StrategySpec
+from flagware.ruleset.limits import LIMITS, MAX_PROBLEMS, Problems, Totals
 from flagware.strategies.base import BuiltinStrategy
 from flagware.strategies.conditions import (
-    MAX_PATTERNS,
-    MAX_REGEX_LENGTH,
-    MAX_REGEX_PROGRAM,
-    MAX_VALUES,
-    REGEX_MAX_MEM,
     Condition,
 )
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
 
-__all__ = ["FLAG_NAME", "LIMITS", "MAX_PROBLEMS", "parse_ruleset"]
+__all__ = ["FLAG_NAME", "VARIANT_NAME", "Parsed", "parse"]
+
+
+class Parsed(NamedTuple):
+    """A validated document, in the parts a Ruleset is made of."""
+
+    flags: dict[str, Flag]
+    test_users: frozenset[str]
+    unknown: UnknownPolicy
+
 
 FLAG_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
 VARIANT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 # Words the override header gives a meaning of their own (on/off), so no variant may use them.
 RESERVED_VARIANTS = frozenset({"on", "off", "true", "false"})
-
-# Every limit a ruleset document must keep, in one table (README, "Validation", lists them).
-# The document-wide ones are what keeps the cost of a request bounded whatever is stored:
-# the engine answers eq/in conditions, allowlists, last digits and rollouts from indexes,
-# but calls the other checks one by one.
-LIMITS: Mapping[str, int] = {
-    # the document as a whole
-    "document_bytes": MAX_DOCUMENT_BYTES,  # as JSON, YAML or TOML text
-    "nodes": 2_000_000,  # values in the whole document
-    "depth": 16,  # nesting of mappings and lists
-    "flags": 50_000,
-    "test_users": 10_000,
-    # each flag, strategy and condition
-    "strategies_per_flag": 100,
-    "conditions_per_strategy": 20,
-    "variants_per_flag": 100,
-    "ids_per_strategy": MAX_IDS,  # an accounts allowlist
-    "values_per_condition": MAX_VALUES,
-    "regex_length": MAX_REGEX_LENGTH,  # characters of one pattern
-    "regex_patterns_per_condition": MAX_PATTERNS,
-    "regex_program_per_condition": MAX_REGEX_PROGRAM,  # RE2 instructions, patterns together
-    "regex_memory_per_condition": REGEX_MAX_MEM,  # bytes RE2 may use: program and DFA cache
-    # the whole ruleset
-    "strategies": 100_000,
-    "conditions": 20_000,  # attribute strategies and `when` entries
-    "checks": 10_000,  # schedules, custom strategies, conditions other than eq/in
-    "regex_conditions": 20,  # each one is a search of the text, whatever its patterns
-    "regex_patterns": 50,
-    "regex_program": 10_000,  # RE2 instructions of all regex conditions
-    "contains_texts": 1_000,  # text values of contains conditions: a substring search each
-}
-
-# What each document-wide limit counts, for its error message.
-_COUNTED = {
-    "strategies": "strategies",
-    "conditions": "conditions (attribute strategies and `when` entries)",
-    "checks": (
-        "per-request checks (schedule and custom strategies; ne, not_in, lt, lte, gt, gte, "
-        "contains and regex conditions)"
-    ),
-    "regex_conditions": "regex conditions",
-    "regex_patterns": "regex patterns",
-    "regex_program": "RE2 instructions of compiled regex conditions",
-    "contains_texts": "text values of contains conditions",
-}
-
-# A RulesetError lists at most this many problems; validation stops once it has them.
-MAX_PROBLEMS = 100
 
 AccountId = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 Weight = Annotated[float, Field(strict=True, gt=0, le=100, allow_inf_nan=False)]
@@ -165,120 +120,6 @@ class WhenModel(BaseModel):
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-class _Problems:
-    """The problems found so far, at most ``MAX_PROBLEMS`` of them.
-
-    ``full`` tells the walk to stop: past the cap, finding more costs time and tells the
-    author nothing they can act on before fixing the first ones.
-    """
-
-    __slots__ = ("halted", "lines", "more")
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.more = False  # some problems were dropped, or part of the document unchecked
-        # A document-wide limit was exceeded: checking the rest is moot, and the problem says
-        # so itself (no "and more" line).
-        self.halted = False
-
-    def __len__(self) -> int:
-        return len(self.lines)
-
-    @property
-    def full(self) -> bool:
-        """Whether to stop: the cap is reached, or a document-wide limit exceeded."""
-        return self.halted or len(self.lines) >= MAX_PROBLEMS
-
-    @property
-    def room(self) -> int:
-        return MAX_PROBLEMS - len(self.lines)
-
-    def append(self, line: str) -> None:
-        if self.full:
-            self.more = True
-        else:
-            self.lines.append(line)
-
-    def extend(self, lines: list[str]) -> None:
-        if len(lines) > self.room:
-            self.more = True
-        self.lines.extend(lines[: self.room])
-
-    def error(self, source: str | None) -> RulesetError:
-        return RulesetError(self.lines, source=source, more=self.more)
-
-
-class _Totals:
-    """Running totals of the document-wide limits; the first one exceeded halts validation.
-
-    Counted from the raw document before a strategy is validated, so that a document far
-    over a limit (800,000 regexes) costs no more than one at the limit.
-    """
-
-    __slots__ = ("counts", "problems")
-
-    def __init__(self, problems: _Problems) -> None:
-        self.problems = problems
-        self.counts = dict.fromkeys(_COUNTED, 0)
-
-    def add(self, name: str, amount: int, path: str) -> bool:
-        """Count ``amount`` more at ``path``; False (and a problem) if that is over the limit."""
-        total = self.counts[name] = self.counts[name] + amount
-        if total <= LIMITS[name]:
-            return True
-        self.problems.append(
-            f"{path}: the ruleset is over its limit of {LIMITS[name]:,} {_COUNTED[name]} "
-            f"({total:,} counted up to here)"
-        )
-        self.problems.halted = True
-        return False
-
-    def add_strategy(self, raw: Mapping[str, Any], custom: bool, path: str) -> bool:
-        """Count one raw strategy entry and its conditions."""
-        kind = raw.get("type")
-        if not self.add("strategies", 1, path):
-            return False
-        if (kind == "schedule" or custom) and not self.add("checks", 1, path):
-            return False
-        conditions: list[tuple[str, Any]] = [(path, raw)] if kind == "attribute" else []
-        when = raw.get("when")
-        if isinstance(when, list | tuple):
-            limit = LIMITS["conditions_per_strategy"]
-            conditions.extend((f"{path}.when[{i}]", c) for i, c in enumerate(when[:limit]))
-        return all(self._add_condition(c, where) for where, c in conditions)
-
-    def _add_condition(self, raw: Any, path: str) -> bool:
-        if not isinstance(raw, Mapping):
-            return True
-        op, values = raw.get("op"), raw.get("values")
-        if not isinstance(values, list | tuple):
-            values = ()
-        if not self.add("conditions", 1, path):
-            return False
-        if op not in ("eq", "in") and not self.add("checks", 1, path):
-            return False
-        if op == "regex":
-            count = min(len(values), MAX_PATTERNS + 1)
-            return self.add("regex_conditions", 1, path) and self.add(
-                "regex_patterns", count, f"{path}.values"
-            )
-        if op == "contains":
-            texts = sum(isinstance(v, str) for v in values[: MAX_VALUES + 1])
-            return self.add("contains_texts", texts, f"{path}.values")
-        return True
-
-    def add_programs(self, spec: StrategySpec, path: str) -> bool:
-        """Count the compiled size of the strategy's regex conditions, once validated."""
-        located: list[tuple[str, Condition]] = []
-        if isinstance(spec.strategy, Attribute) and spec.strategy.op == "regex":
-            located.append((path, spec.strategy))
-        if spec.when:  # `op` is a plain field; program_size a (slower) private attribute
-            located.extend(
-                (f"{path}.when[{i}]", c) for i, c in enumerate(spec.when) if c.op == "regex"
-            )
-        return all(self.add("regex_program", c.program_size, f"{w}.values") for w, c in located)
 
 
 def _paths(prefix: str, loc: tuple[int | str, ...]) -> list[str]:
@@ -360,7 +201,7 @@ def _check_shape(doc: Any) -> str | None:
 
 
 def _parse_strategy(
-    raw: Mapping[str, Any], path: str, problems: _Problems, totals: _Totals
+    raw: Mapping[str, Any], path: str, problems: Problems, totals: Totals
 ) -> StrategySpec | None:
     spec = _validate_strategy(raw, path, problems, totals)
     if spec is not None and not totals.add_programs(spec, path):
@@ -369,7 +210,7 @@ def _parse_strategy(
 
 
 def _validate_strategy(
-    raw: Mapping[str, Any], path: str, problems: _Problems, totals: _Totals
+    raw: Mapping[str, Any], path: str, problems: Problems, totals: Totals
 ) -> StrategySpec | None:
     kind = raw.get("type")
     if not isinstance(kind, str):
@@ -419,7 +260,7 @@ def _validate_strategy(
     return StrategySpec(kind, strategy, stored, when) if ok else None
 
 
-def _parse_flag(name: Any, raw: Any, problems: _Problems, totals: _Totals) -> Flag | None:
+def _parse_flag(name: Any, raw: Any, problems: Problems, totals: Totals) -> Flag | None:
     if not isinstance(name, str) or not re.fullmatch(FLAG_NAME, name):
         problems.append(f"flags[{_short(name)}]: flag name must match {FLAG_NAME}")
         return None
@@ -459,8 +300,11 @@ def _parse_flag(name: Any, raw: Any, problems: _Problems, totals: _Totals) -> Fl
     )
 
 
-def parse_ruleset(doc: Any, *, source: str | None = None) -> Ruleset:
-    """Validate a whole document; raise one :class:`RulesetError` listing every problem."""
+def parse(doc: Any, *, source: str | None = None) -> Parsed:
+    """Validate a whole document; raise one :class:`RulesetError` listing every problem.
+
+    Returns the parts of a :class:`~flagware.Ruleset` (which ``Ruleset.from_dict`` builds).
+    """
     if not isinstance(doc, Mapping):
         raise RulesetError(
             [f"<document>: must be a mapping with `flags`, got {type(doc).__name__}"],
@@ -469,8 +313,8 @@ def parse_ruleset(doc: Any, *, source: str | None = None) -> Ruleset:
     shape = _check_shape(doc)
     if shape is not None:
         raise RulesetError([f"<document>: {shape}"], source=source)
-    problems = _Problems()
-    totals = _Totals(problems)
+    problems = Problems()
+    totals = Totals(problems)
     try:
         top = DocumentModel.model_validate(doc)
     except ValidationError as exc:
@@ -488,4 +332,4 @@ def parse_ruleset(doc: Any, *, source: str | None = None) -> Ruleset:
                 flags[name] = flag
     if problems or top is None:
         raise problems.error(source)
-    return Ruleset(flags=flags, test_users=frozenset(top.test_users), unknown=top.unknown)
+    return Parsed(flags, frozenset(top.test_users), top.unknown)

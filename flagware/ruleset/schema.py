@@ -1,10 +1,10 @@
 """The JSON Schema of the ruleset document, generated from the validation models.
 
-The package ships it as ``flagware/ruleset.schema.json`` for editors and CI linters (a
-test keeps the file in sync with this generator; regenerate it with
-``python -m flagware.schema > flagware/ruleset.schema.json``). Validation itself uses the
-models, which also check what a schema cannot say: regexes compile, weights sum to 100,
-and the document-wide limits of :data:`flagware.validation.LIMITS` hold.
+The package ships it as ``flagware/ruleset/ruleset.schema.json`` for editors and CI
+linters (a test keeps the file in sync with this generator; regenerate it with
+``python -m flagware.ruleset.schema > flagware/ruleset/ruleset.schema.json``). Validation
+itself uses the models, which also check what a schema cannot say: regexes compile,
+weights sum to 100, and the document-wide limits of :data:`flagware.ruleset.limits.LIMITS` hold.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 from importlib import resources
 from typing import Any
 
+from flagware.ruleset.parse import FLAG_NAME, DocumentModel, FlagModel, WhenModel
 from flagware.strategies.conditions import Condition
 from flagware.strategies.registry import BUILTIN_STRATEGIES
-from flagware.validation import FLAG_NAME, DocumentModel, FlagModel, WhenModel
 
 __all__ = ["json_schema", "shipped_schema"]
 
@@ -74,7 +74,7 @@ def json_schema() -> dict[str, Any]:
         "$comment": (
             "Limits a schema cannot express (the document's size, totals over the whole "
             "ruleset, the compiled size of regexes) are checked by flagware's validation; "
-            "see flagware.validation.LIMITS"
+            "see flagware.ruleset.limits.LIMITS"
         ),
         **top,
         "$defs": dict(sorted(defs.items())),
@@ -83,7 +83,7 @@ def json_schema() -> dict[str, Any]:
 
 def shipped_schema() -> dict[str, Any]:
     """The schema file shipped in the package."""
-    text = resources.files("flagware").joinpath("ruleset.schema.json").read_text("utf-8")
+    text = resources.files("flagware.ruleset").joinpath("ruleset.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from flagware.changes import Change
 from flagware.ruleset import Flag, StrategySpec
+from flagware.stores.audit import Change
 
 __all__ = [
     "UNKNOWN_TIME",

@@ -1,6 +1,6 @@
 """The plain, unindexed meaning of a ruleset, one flag at a time.
 
-This is the specification the indexed :mod:`flagware.plan` must agree with: it answers
+This is the specification the indexed :mod:`flagware.engine._plan` must agree with: it answers
 single-flag questions (:meth:`Engine.is_released_to`), explains decisions (reasons), and
 serves as the oracle in the property tests that compare it with the plan.
 """
@@ -12,11 +12,11 @@ import logging
 import weakref
 from typing import TYPE_CHECKING
 
-from flagware import hashing
+from flagware.strategies import hashing
 from flagware.strategies.base import BuiltinStrategy, Strategy
 
 if TYPE_CHECKING:
-    from flagware.model import Account
+    from flagware.account import Account
     from flagware.ruleset import Flag, Ruleset, StrategySpec
 
 __all__ = ["call_custom", "decide", "spec_matches", "variant_for"]

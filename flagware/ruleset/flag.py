@@ -1,0 +1,73 @@
+"""A flag and its strategies, as validated dataclasses (built by :mod:`flagware.ruleset.parse`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flagware.ruleset.documents import copy_document
+from flagware.strategies.base import BuiltinStrategy, Strategy
+from flagware.strategies.conditions import Condition
+
+__all__ = ["Flag", "StrategySpec"]
+
+
+@dataclass(frozen=True, eq=False)
+class StrategySpec:
+    """One entry of a flag's ``strategies`` list: the strategy and its ``when`` conditions."""
+
+    type: str
+    strategy: BuiltinStrategy | Strategy
+    params: Mapping[str, Any]
+    when: tuple[Condition, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document form, e.g. ``{"type": "percentage", "percent": 10}``."""
+        return copy_document(self._shared_dict())
+
+    def _shared_dict(self) -> dict[str, Any]:
+        """The document form, sharing ``params``' inner values (callers must not mutate it)."""
+        doc: dict[str, Any] = {"type": self.type, **self.params}
+        if self.when:
+            doc["when"] = [c.model_dump(mode="json") for c in self.when]
+        return doc
+
+
+@dataclass(frozen=True, eq=False)
+class Flag:
+    """One flag of a ruleset.
+
+    ``enabled=False`` is the kill switch: off for everyone, test users included. A flag with
+    no strategies is on for test users only. ``variants`` are ``(name, weight)`` pairs whose
+    weights sum to 100.
+    """
+
+    name: str
+    description: str = ""
+    enabled: bool = True
+    strategies: tuple[StrategySpec, ...] = ()
+    variants: tuple[tuple[str, float], ...] = ()
+    salt: str | None = None
+
+    @property
+    def rollout_salt(self) -> str:
+        """The salt of this flag's percentage buckets: ``salt`` if set, else the name."""
+        return self.salt if self.salt is not None else self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flag's document form, defaults left out."""
+        return copy_document(self._shared_dict())
+
+    def _shared_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        if self.description:
+            doc["description"] = self.description
+        if not self.enabled:
+            doc["enabled"] = False
+        if self.salt is not None:
+            doc["salt"] = self.salt
+        doc["strategies"] = [s._shared_dict() for s in self.strategies]
+        if self.variants:
+            doc["variants"] = dict(self.variants)
+        return doc
