@@ -17,8 +17,8 @@ import mmh3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flagware import Account, Engine, Ruleset, hashing
-from flagware.strategies import Percentage
+from flagware import Account, Engine, Ruleset
+from flagware.strategies import Percentage, hashing
 
 # (salt, account id, bucket) -- pinned; do not "fix" these if they fail.
 GOLDEN_BUCKETS = [

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flagware
-from flagware import Account, Engine, Ruleset, reference
+from flagware import Account, Engine, Ruleset
+from flagware.engine import _reference as reference
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 T = NOW.timestamp()

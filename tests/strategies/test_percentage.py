@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from flagware import Account, hashing
-from flagware.strategies import Percentage
+from flagware import Account
+from flagware.strategies import Percentage, hashing
 
 NOW = 1_800_000_000.0
 IDS = [f"acct-{i}" for i in range(4000)]
