@@ -27,7 +27,8 @@ from typing import Any
 import mmh3
 
 import flagware
-from flagware.strategies import hashing, reference
+from flagware.engine import _reference as reference
+from flagware.strategies import hashing
 
 COUNTRIES = ["NL", "DE", "FR", "US", "GB", "BE", "ES", "IT"]
 PLANS = ["free", "pro", "team", "enterprise"]

@@ -71,7 +71,7 @@ def propagation(url: str, interval_s: float) -> list[float]:
     returned: dict[int, float] = {}
     for i in range(CHANGES):
         rollout = {"strategies": [{"type": "percentage", "percent": i % 100}]}
-        version = writer.set_flag("dark_mode", rollout)
+        version = writer.set_flag("dark_mode", rollout).version
         returned[version] = time.time()
         time.sleep(interval_s)
     time.sleep(1.0)

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_middleware import hundred_flag_document  # noqa: E402
 
 import flagware  # noqa: E402
-from flagware.stores import redis as redis_module  # noqa: E402
+from flagware.stores import follow as redis_module  # noqa: E402
 from tests.redis_server import RedisServer, redis_binary  # noqa: E402
 from tests.redis_topologies import cluster_setup, sentinel_setup  # noqa: E402
 
@@ -118,7 +118,7 @@ def workload(url: str, options: dict[str, Any], args: argparse.Namespace) -> dic
     for i in range(args.changes):
         rollout = {"strategies": [{"type": "percentage", "percent": i % 100}]}
         started = time.perf_counter()
-        version = writer.set_flag("dark_mode", rollout)
+        version = writer.set_flag("dark_mode", rollout).version
         writes.append((time.perf_counter() - started) * 1000)
         returned[version] = time.time()
         time.sleep(args.interval / 1000)
@@ -199,7 +199,9 @@ def after_outage(args: argparse.Namespace, reconnect_max: float) -> list[float]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                version = writer.set_flag("dark_mode", {"strategies": [{"type": "everyone"}]})
+                version = writer.set_flag(
+                    "dark_mode", {"strategies": [{"type": "everyone"}]}
+                ).version
                 break
             except flagware.StoreError:
                 if time.monotonic() > deadline:

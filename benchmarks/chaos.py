@@ -402,7 +402,7 @@ def operator_save(url: str, ruleset: flagware.Ruleset) -> int:
     """A save as an operator makes it (``flagware push``): a fresh store, no snapshot."""
     store = flagware.RedisStore.from_url(url, namespace=NAMESPACE, snapshot_path=False)
     try:
-        return store.save(ruleset, actor="chaos operator")
+        return store.save(ruleset, actor="chaos operator").version
     finally:
         store.close()
 

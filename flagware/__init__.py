@@ -15,13 +15,18 @@ from flagware.engine.flagset import Evaluation, FlagSet
 from flagware.errors import (
     FlagwareError,
     NoFlagContext,
+    NotFound,
     RulesetError,
     StoreError,
+    StoreUnavailable,
     StrategyRegistrationError,
+    UnknownFlag,
+    UnknownVersion,
     VersionConflict,
+    WriteContention,
 )
 from flagware.ruleset import Flag, Ruleset, StrategySpec, load_ruleset
-from flagware.stores import FileStore, MemoryStore, Store
+from flagware.stores import Commit, FileStore, Health, MemoryStore, Store
 from flagware.stores.audit import Change
 from flagware.strategies import Condition, Strategy, register_strategy, unregister_strategy
 
@@ -44,6 +49,7 @@ __all__ = [
     "Account",
     "Change",
     "Clock",
+    "Commit",
     "Condition",
     "Engine",
     "Evaluation",
@@ -51,17 +57,23 @@ __all__ = [
     "Flag",
     "FlagSet",
     "FlagwareError",
+    "Health",
     "MemoryStore",
     "NoFlagContext",
+    "NotFound",
     "RedisStore",
     "Ruleset",
     "RulesetError",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "Strategy",
     "StrategyRegistrationError",
     "StrategySpec",
+    "UnknownFlag",
+    "UnknownVersion",
     "VersionConflict",
+    "WriteContention",
     "current_flags",
     "flags",
     "load_ruleset",

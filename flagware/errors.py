@@ -7,8 +7,14 @@
      ├── StrategyRegistrationError (also ValueError)
      │                                       a custom strategy name is taken or malformed
      ├── NoFlagContext (also LookupError)    flags were read outside a request or use_flags()
+     ├── NotFound (also KeyError)            a name the ruleset or its history does not hold
+     │    ├── UnknownFlag                    no flag of that name (``store.delete_flag``, ...)
+     │    └── UnknownVersion                 no recorded version of that number (``restore``)
      └── StoreError                          a store could not load or save a ruleset
-          └── VersionConflict                a compare-and-set write lost to another writer
+          ├── StoreUnavailable               its backend cannot be reached: retry later
+          ├── WriteContention                other writers kept winning: try again
+          └── VersionConflict                the ruleset moved on since the version you
+                                             expected: reload, merge, and save again
 """
 
 from __future__ import annotations
@@ -19,10 +25,15 @@ __all__ = [
     "MORE_PROBLEMS",
     "FlagwareError",
     "NoFlagContext",
+    "NotFound",
     "RulesetError",
     "StoreError",
+    "StoreUnavailable",
     "StrategyRegistrationError",
+    "UnknownFlag",
+    "UnknownVersion",
     "VersionConflict",
+    "WriteContention",
 ]
 
 
@@ -82,5 +93,50 @@ class StoreError(FlagwareError):
     """A store could not read or write its ruleset (the last good ruleset keeps serving)."""
 
 
+class StoreUnavailable(StoreError):
+    """The store's backend (Redis, the file) cannot be reached or read just now.
+
+    Requests are not affected: the last good ruleset keeps serving. A write may be retried
+    once the backend is back.
+    """
+
+
+class WriteContention(StoreError):
+    """A write kept losing its compare-and-set to other writers, or could not get its turn;
+    nothing was written. Trying again later is safe."""
+
+
 class VersionConflict(StoreError):
-    """A write expected a version of the ruleset that is no longer the current one."""
+    """A write expected a version of the ruleset that is no longer the current one.
+
+    Unlike :class:`WriteContention`, trying again is not enough: reload the ruleset, merge
+    your change into it, and save against the new version.
+    """
+
+
+class NotFound(FlagwareError, KeyError):
+    """A flag or a recorded version that is not there (also a ``KeyError``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return self.message
+
+
+class UnknownFlag(NotFound):
+    """The ruleset has no flag of this name; ``name`` holds it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no flag named {name!r}")
+        self.name = name
+
+
+class UnknownVersion(NotFound):
+    """No recorded change has this version (it is older than the history kept, or never
+    existed); ``version`` holds it."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"version {version} is not in the recorded history")
+        self.version = version

@@ -51,3 +51,17 @@ def test_package_is_typed() -> None:
     from importlib import resources
 
     assert resources.files("flagware").joinpath("py.typed").is_file()
+
+
+def test_error_tree_tells_what_to_do() -> None:
+    # A missing name is a KeyError too; "try again", "unavailable" and "reload and merge"
+    # are three different errors under StoreError.
+    for missing in (flagware.UnknownFlag, flagware.UnknownVersion):
+        assert issubclass(missing, flagware.NotFound)
+        assert issubclass(missing, KeyError)
+        assert issubclass(missing, flagware.FlagwareError)
+    kinds = (flagware.StoreUnavailable, flagware.WriteContention, flagware.VersionConflict)
+    for kind in kinds:
+        assert issubclass(kind, flagware.StoreError)
+        assert [other for other in kinds if issubclass(kind, other)] == [kind]
+    assert str(flagware.UnknownFlag("beta")) == "no flag named 'beta'"

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from flagware.account import Account
 from flagware.admin.forms import BadInput, parse_scalar, whole_number
 from flagware.admin.guard import operator
-from flagware.admin.pages import Pages
+from flagware.admin.pages import Pages, saved
 from flagware.errors import RulesetError
 
 __all__ = ["AccountPages"]
@@ -47,11 +47,9 @@ class AccountPages(Pages):
                 saved=None,
                 problems=["Give the account id of the test user."],
             )
-        if (account in self.store.ruleset().test_users) != remove:
-            return self.redirect(request, "test_users", {"unchanged": 1})
         write = self.store.remove_test_user if remove else self.store.add_test_user
         try:
-            version = await run_in_threadpool(write, account, actor=operator(request))
+            commit = await run_in_threadpool(write, account, actor=operator(request))
         except RulesetError as error:
             return self.render(
                 request,
@@ -61,7 +59,7 @@ class AccountPages(Pages):
                 saved=None,
                 problems=list(error.problems),
             )
-        return self.redirect(request, "test_users", {"saved": version})
+        return self.redirect(request, "test_users", saved(commit))
 
     async def explain(self, request: Request) -> HTMLResponse:
         params = request.query_params

@@ -22,8 +22,8 @@ from flagware.admin.forms import (
     problems_by_field,
 )
 from flagware.admin.guard import operator
-from flagware.admin.pages import LAST_CHANGE_SCAN, Pages
-from flagware.errors import RulesetError
+from flagware.admin.pages import LAST_CHANGE_SCAN, Pages, saved
+from flagware.errors import RulesetError, UnknownFlag
 from flagware.ruleset import Ruleset
 from flagware.ruleset.parse import FLAG_NAME
 from flagware.stores.audit import Change
@@ -83,12 +83,12 @@ class FlagPages(Pages):
             }
 
         try:
-            version = await run_in_threadpool(
+            commit = await run_in_threadpool(
                 self.store.update, change, actor=operator(request), action="create_flag"
             )
         except (_StaleEdit, RulesetError) as error:
             return await self._flags_with_problem(request, str(error), name)
-        return self.redirect(request, "flag", {"saved": version}, name=name)
+        return self.redirect(request, "flag", saved(commit), name=name)
 
     async def _flags_with_problem(self, request: Request, problem: str, name: str) -> HTMLResponse:
         ruleset = self.store.ruleset()
@@ -185,7 +185,7 @@ class FlagPages(Pages):
             doc["flags"][name] = new_doc
 
         try:
-            version = await run_in_threadpool(
+            commit = await run_in_threadpool(
                 self.store.update, change, actor=operator(request), action="edit_flag"
             )
         except RulesetError as error:
@@ -194,7 +194,7 @@ class FlagPages(Pages):
             )
         except _StaleEdit as stale:
             return await self._conflict(request, name, form, stale.current)
-        return self.redirect(request, "flag", {"saved": version}, name=name)
+        return self.redirect(request, "flag", saved(commit), name=name)
 
     async def _conflict(
         self, request: Request, name: str, form: FlagForm, current_doc: dict[str, Any] | None
@@ -237,16 +237,13 @@ class FlagPages(Pages):
         if isinstance(fields, Response):
             return fields
         enabled = fields.get("enabled") == "on"
-        flag = self.store.ruleset().flags.get(name)
-        if flag is not None and flag.enabled == enabled:  # e.g. a second click
-            return self.redirect(request, "flag", {"unchanged": 1}, name=name)
-        try:
-            version = await run_in_threadpool(
+        try:  # a second click changes nothing, and says so
+            commit = await run_in_threadpool(
                 self.store.set_enabled, name, enabled, actor=operator(request)
             )
-        except KeyError:
+        except UnknownFlag:
             return self.render(request, "missing.html", 404, what=f"flag {name!r}")
-        return self.redirect(request, "flag", {"saved": version}, name=name)
+        return self.redirect(request, "flag", saved(commit), name=name)
 
     async def delete_flag(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -254,10 +251,10 @@ class FlagPages(Pages):
         if isinstance(fields, Response):
             return fields
         try:
-            version = await run_in_threadpool(self.store.delete_flag, name, actor=operator(request))
-        except KeyError:
+            commit = await run_in_threadpool(self.store.delete_flag, name, actor=operator(request))
+        except UnknownFlag:
             return self.render(request, "missing.html", 404, what=f"flag {name!r}")
-        return self.redirect(request, "flags", {"saved": version})
+        return self.redirect(request, "flags", saved(commit))
 
 
 def _normalized(name: str, flag_doc: dict[str, Any]) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, Response
 from flagware._presenting import ruleset_diff
 from flagware.admin.forms import BadInput, whole_number
 from flagware.admin.guard import operator
-from flagware.admin.pages import Pages
+from flagware.admin.pages import Pages, saved
 from flagware.errors import RulesetError, VersionConflict
 from flagware.stores.audit import Change
 
@@ -100,7 +100,7 @@ class HistoryPages(Pages):
                 ),
             )
         try:
-            version = await run_in_threadpool(
+            commit = await run_in_threadpool(
                 lambda: self.store.save(
                     dict(change.document),
                     actor=operator(request),
@@ -126,7 +126,7 @@ class HistoryPages(Pages):
             )
         except RulesetError as error:
             return self.render(request, "refused.html", 422, problem="; ".join(error.problems))
-        return self.redirect(request, "history", {"saved": version})
+        return self.redirect(request, "history", saved(commit))
 
     def _no_such_version(self, request: Request) -> HTMLResponse:
         text = request.path_params["version"]

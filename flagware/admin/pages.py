@@ -35,15 +35,21 @@ from flagware.admin.forms import (
 from flagware.admin.guard import CSRF_FIELD, csrf_problem, csrf_token, operator
 from flagware.errors import StoreError
 from flagware.stores.audit import Change
+from flagware.stores.backend import Commit
 from flagware.stores.store import Store
 
-__all__ = ["HISTORY_SHOWN", "LAST_CHANGE_SCAN", "Pages"]
+__all__ = ["HISTORY_SHOWN", "LAST_CHANGE_SCAN", "Pages", "saved"]
 
 logger = logging.getLogger("flagware")
 
 _HERE = Path(__file__).parent
 HISTORY_SHOWN = 200
 LAST_CHANGE_SCAN = 50
+
+
+def saved(commit: Commit) -> dict[str, int]:
+    """The query a page redirects to after a write: the version saved, or "unchanged"."""
+    return {"saved": commit.version} if commit.changed else {"unchanged": 1}
 
 
 def _ago(at: float) -> str:

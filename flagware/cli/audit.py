@@ -153,7 +153,7 @@ def restore(version: int, yes: bool) -> None:
             actor=get_settings().actor,
             expected_version=live_version,
             action=f"restore {version}",
-        )
+        ).version
     except VersionConflict:
         raise Refused(
             f"the ruleset changed since version {live_version} while you were asked; nothing "

@@ -9,7 +9,6 @@ writes RedisStore's on-disk snapshot: it must act on what Redis holds, nothing o
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,12 +20,12 @@ import click
 from flagware.cli.errors import ConfigError, Unavailable
 from flagware.cli.output import printable
 from flagware.cli.settings import Settings, get_settings
-from flagware.errors import RulesetError, StoreError
+from flagware.errors import RulesetError, StoreError, StoreUnavailable
 from flagware.stores.file import FileStore
 from flagware.stores.store import Store
 
 if TYPE_CHECKING:
-    from flagware.stores.redis import RedisStore
+    pass
 
 __all__ = [
     "NO_STORE",
@@ -153,45 +152,30 @@ def _open_redis(
     ctx: click.Context, settings: Settings, url: str, need_ruleset: bool, poll: float
 ) -> Store:
     try:
-        import redis  # noqa: PLC0415 - optional extra
-
-        from flagware.stores import redis_clients  # noqa: PLC0415
-        from flagware.stores.redis import RedisStore  # noqa: PLC0415
+        from flagware.stores.redis import RedisStore  # noqa: PLC0415 - optional extra
     except ImportError:
         raise ConfigError("--redis-url needs redis-py: pip install 'flagware[redis]'") from None
     where = redact(url)
-    try:
-        factory = redis_clients.factory_from_url(
-            url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-        )
-        client = factory()
-    except ValueError as exc:
-        raise ConfigError(f"invalid Redis URL {where}: {exc}") from None
-    except (redis.RedisError, OSError) as exc:  # a cluster client connects as it is made
-        raise Unavailable(f"cannot reach Redis at {where}: {exc}") from None
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as exc:
-        redis_clients.close_client(client)
-        raise Unavailable(f"cannot reach Redis at {where}: {exc}") from None
     with _held_logs() as records:
         try:
-            store = RedisStore(
-                client,
+            store = RedisStore.from_url(
+                url,
                 namespace=settings.namespace,
+                socket_timeout=REDIS_TIMEOUT,
+                socket_connect_timeout=REDIS_TIMEOUT,
                 poll_interval=poll,
                 snapshot_path=False,
-                owns_client=True,
-                client_factory=factory,
             )
-        except ValueError as exc:  # the namespace
-            redis_clients.close_client(client)
-            raise ConfigError(str(exc)) from None
+        except StoreUnavailable as exc:  # a cluster client connects as it is made
+            raise Unavailable(f"cannot reach Redis at {where}: {exc.__cause__ or exc}") from None
+        except ValueError as exc:  # the URL or the namespace
+            message = str(exc) if "namespace" in str(exc) else f"invalid Redis URL {where}: {exc}"
+            raise ConfigError(message) from None
     ctx.find_root().with_resource(store)
     health = store.health()
-    if not health.connected:
-        _replay(records)
-        raise Unavailable(f"lost Redis at {where} while loading: {health.last_error}")
+    if not health.connected:  # nothing logged: the one line says it all
+        error = (health.last_error or "").partition(": ")[2]  # "TimeoutError: <what>"
+        raise Unavailable(f"cannot reach Redis at {where}: {error}")
     if health.source != "fail-closed":
         _replay(records, logging.INFO if settings.verbose else logging.WARNING)
         return store
@@ -215,20 +199,11 @@ def _open_redis(
     return store
 
 
-def _redis_store(store: Store) -> RedisStore | None:
-    if "flagware.stores.redis" not in sys.modules:  # never imported: not a RedisStore
-        return None
-    from flagware.stores.redis import RedisStore  # noqa: PLC0415 - optional extra
-
-    return store if isinstance(store, RedisStore) else None
-
-
 def is_placeholder(store: Store) -> bool:
     """Whether ``store`` found no ruleset and serves the fail-closed placeholder."""
-    redis_store = _redis_store(store)
-    return redis_store is not None and redis_store.health().source == "fail-closed"
+    return store.health().source == "fail-closed"
 
 
 def keeps_history(store: Store) -> bool:
     """Whether the store's audit history outlives a command (Redis: yes; a file: no)."""
-    return _redis_store(store) is not None
+    return store.backend.shared

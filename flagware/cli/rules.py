@@ -20,9 +20,8 @@ from flagware.cli.output import (
     summary_lines,
 )
 from flagware.cli.settings import get_settings
-from flagware.cli.writing import canonical, edit
 from flagware.errors import MORE_PROBLEMS, RulesetError, VersionConflict
-from flagware.ruleset import Ruleset, load_ruleset
+from flagware.ruleset import Ruleset, canonical_json, load_ruleset
 from flagware.ruleset.documents import Format, dump_document, format_of
 from flagware.stores.audit import summarize
 from flagware.stores.store import Store
@@ -123,15 +122,11 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
     new_doc = ruleset.to_dict()
     before: dict[str, Any] = live_document(store)
     version: int | None = None
-    if not dry_run and canonical(before) != canonical(new_doc):
+    if not dry_run and canonical_json(before) != canonical_json(new_doc):
         if expect_version is None:
-
-            def replace(doc: dict[str, Any]) -> Ruleset:
-                before.clear()
-                before.update(doc)  # what this push replaced, for the summary
-                return ruleset
-
-            version = edit(store, replace, action="push")
+            commit = store.update(lambda doc: ruleset, actor=get_settings().actor, action="push")
+            before = commit.before or before  # what this push replaced, for the summary
+            version = commit.version if commit.changed else None
         else:
             try:
                 version = store.save(
@@ -139,7 +134,7 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
                     actor=get_settings().actor,
                     expected_version=expect_version,
                     action="push",
-                )
+                ).version
             except VersionConflict as exc:
                 raise Refused(f"{exc}; nothing was written") from None
     summary = summarize(before, new_doc)

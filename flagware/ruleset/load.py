@@ -4,11 +4,16 @@ the snapshot and the CLI read a ruleset."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from flagware.ruleset.documents import MAX_DOCUMENT_BYTES, Format, decode_document, format_of
 from flagware.ruleset.model import Ruleset
 
-__all__ = ["load_ruleset", "parse_text"]
+__all__ = ["RulesetLike", "coerce_ruleset", "load_ruleset", "parse_text"]
+
+RulesetLike = Ruleset | Mapping[str, Any]
+"""What a store accepts as a ruleset: a Ruleset, or a document to validate."""
 
 
 def parse_text(raw: str | bytes, fmt: Format = "json", *, source: str | None = None) -> Ruleset:
@@ -23,3 +28,12 @@ def load_ruleset(path: str | os.PathLike[str]) -> Ruleset:
     with open(path, "rb") as f:
         data = f.read(MAX_DOCUMENT_BYTES + 1)
     return parse_text(data, fmt, source=str(path))
+
+
+def coerce_ruleset(value: RulesetLike, *, source: str | None = None) -> Ruleset:
+    """A Ruleset as is, or a document validated into one (raises RulesetError)."""
+    if isinstance(value, Ruleset):
+        return value
+    if isinstance(value, Mapping):
+        return Ruleset.from_dict(value, source=source)
+    raise TypeError(f"expected a Ruleset or a ruleset document (dict), got {type(value).__name__}")

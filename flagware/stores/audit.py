@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
 
-__all__ = ["MAX_TIME", "Change", "parse_audit_entry", "summarize"]
+__all__ = ["MAX_TIME", "Change", "LocalHistory", "parse_audit_entry", "summarize"]
 
 # 9999-12-31 23:59:59 UTC, the last second datetime can show: later (or negative) is unreadable.
 MAX_TIME = 253_402_300_799.0
@@ -228,3 +230,29 @@ def parse_audit_entry(raw: Mapping[Any, Any]) -> Change | None:
         document=document,
         unreadable=tuple(unreadable),
     )
+
+
+class LocalHistory:
+    """The audit history of a backend that keeps it in this process (memory, a file)."""
+
+    def __init__(self, length: int) -> None:
+        self._entries: deque[Change] = deque(maxlen=length)
+
+    def record(
+        self,
+        version: int,
+        previous: int,
+        *,
+        actor: str,
+        action: str,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+    ) -> None:
+        """Append one change, summarised against the document before it."""
+        summary = summarize(old, new)
+        self._entries.append(Change(version, previous, actor, time.time(), action, summary, new))
+
+    def newest_first(self, limit: int | None = None) -> list[Change]:
+        """Recorded changes, newest first (at most ``limit``)."""
+        changes = list(reversed(self._entries))
+        return changes if limit is None else changes[:limit]

@@ -1,6 +1,6 @@
 """FileStore: a ruleset file (JSON, YAML, TOML) watched for changes.
 
-A background thread checks the file's size, mtime and inode every ``poll_interval``
+The store's follower checks the file's size, mtime and inode every ``poll_interval``
 seconds and reloads it when they change. A bad edit is rejected with the validation
 errors in the log, and the last good ruleset keeps serving. Checking happens off the
 request path; ``ruleset()`` only reads memory.
@@ -9,27 +9,169 @@ request path; ``ruleset()`` only reads memory.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Any
 
 from flagware.engine import Clock
-from flagware.errors import RulesetError, StoreError
-from flagware.ruleset import Ruleset
-from flagware.ruleset.documents import MAX_DOCUMENT_BYTES, decode_document, dump_document, format_of
-from flagware.stores.store import Store
+from flagware.errors import RulesetError, StoreError, StoreUnavailable
+from flagware.ruleset import MAX_DOCUMENT_BYTES, Ruleset
+from flagware.ruleset.documents import decode_document, dump_document, format_of
+from flagware.stores.audit import Change, LocalHistory
+from flagware.stores.backend import BaseBackend, Committed, Latest, Loaded, Served, Unservable
+from flagware.stores.store import HISTORY_LENGTH, Store
 
-__all__ = ["FileStore"]
-
-logger = logging.getLogger("flagware")
-_live_stores: weakref.WeakSet[FileStore] = weakref.WeakSet()
+__all__ = ["FileBackend", "FileStore"]
 
 _Signature = tuple[int, int, int, int]  # device, inode, size, mtime in ns
+
+
+class FileBackend(BaseBackend):
+    """One ruleset file. Versions count the changes this process has seen (a file has
+    none of its own); the history of those changes is kept in memory."""
+
+    name = "file"
+    label = "the rules file"
+
+    def __init__(self, path: str | os.PathLike[str], *, history_length: int) -> None:
+        self.path = Path(path)
+        self._format = format_of(self.path)
+        self._history = LocalHistory(history_length)
+        self._version = 0
+        self._document: dict[str, Any] | None = None
+        self._signature: _Signature | None = None
+        self._digest: bytes | None = None
+        self._failing = False  # the file holds an edit we rejected, or cannot be read
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"FileStore({str(self.path)!r})"
+
+    @property
+    def thread_name(self) -> str:
+        """The name of the store's follower thread."""
+        return f"flagware-filestore-{self.path.name}"
+
+    def load_first(self) -> Loaded:
+        """The file at start-up, strictly: unreadable is StoreError, invalid RulesetError."""
+        try:
+            loaded = self.load(None)
+        except Unservable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, RulesetError):
+                raise cause from None
+            raise StoreError(f"{self.path}: cannot read the ruleset file: {cause}") from cause
+        if loaded is None:  # pragma: no cover - the first load always finds a change
+            raise StoreError(f"{self.path}: no ruleset could be loaded")
+        return loaded
+
+    def load(self, served: Served | None) -> Loaded | None:
+        with self._lock:
+            try:
+                signature = self._read_signature()
+                if signature == self._signature:
+                    return None
+                with open(self.path, "rb") as f:
+                    data = f.read(MAX_DOCUMENT_BYTES + 1)
+                if self._read_signature() != signature:  # written to while we read: next time
+                    return None
+            except OSError as exc:
+                self._failing = True
+                # The file may stay missing: one state, so the store says so once.
+                raise Unservable(
+                    f"cannot read {self.path} ({exc})",
+                    state=("unreadable", self.path),
+                    log=f"cannot read {self.path} ({exc}); keeping the last good ruleset",
+                ) from exc
+            digest = hashlib.sha256(data).digest()
+            self._signature = signature
+            if digest == self._digest:  # touched, or back to what we serve
+                self._failing = False
+                return None
+            try:
+                doc = decode_document(data, self._format, source=str(self.path))
+                ruleset = Ruleset.from_dict(doc, source=str(self.path))
+            except RulesetError as exc:
+                self._failing = True
+                raise Unservable(
+                    f"{self.path} is invalid: {exc}",
+                    state=("invalid", digest),
+                    log=f"rejected an edit of {self.path}; keeping the last good ruleset:\n{exc}",
+                ) from exc
+            self._digest, self._failing = digest, False
+            return self._record(ruleset, "file", "file edit" if self._document else "load")
+
+    def latest(self, served: Served | None) -> Latest:
+        with self._lock:
+            if served is None or self._document is None:  # pragma: no cover - loaded at start
+                raise StoreUnavailable(f"{self.path}: no ruleset loaded")
+            # A rejected edit is on disk: any write replaces it, even one changing nothing.
+            return Latest(self._version, served.ruleset.to_dict(), self._failing)
+
+    def commit(
+        self,
+        ruleset: Ruleset,
+        token: int | None,
+        *,
+        actor: str,
+        action: str,
+        before: dict[str, Any] | None,
+        served: Served | None = None,
+    ) -> Committed | None:
+        with self._lock:
+            if token is not None and token != self._version:
+                return None
+            try:
+                data = self._write(ruleset)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"{self.path}: cannot write the ruleset file: {exc}"
+                ) from exc
+            # What we wrote is applied by the store; the next poll must not apply it again.
+            self._digest = hashlib.sha256(data).digest()
+            self._signature = self._read_signature()
+            self._failing = False
+            loaded = self._record(ruleset, actor, action)
+            return Committed(loaded.version)
+
+    def history(self, limit: int | None) -> list[Change]:
+        return self._history.newest_first(limit)
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()  # the parent's may have been held at fork time
+
+    def _record(self, ruleset: Ruleset, actor: str, action: str) -> Loaded:
+        new = ruleset.to_dict()
+        previous, self._version = self._version, self._version + 1
+        self._history.record(
+            self._version, previous, actor=actor, action=action, old=self._document, new=new
+        )
+        self._document = new
+        return Loaded(self._version, ruleset)
+
+    def _read_signature(self) -> _Signature:
+        st = os.stat(self.path)
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _write(self, ruleset: Ruleset) -> bytes:
+        """Atomically rewrite the file (keeping its permissions, through a symlink)."""
+        data = dump_document(ruleset.to_dict(), self._format).encode("utf-8")
+        target = Path(os.path.realpath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), _mode_of(target))
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return data
 
 
 class FileStore(Store):
@@ -47,139 +189,22 @@ class FileStore(Store):
         *,
         poll_interval: float = 1.0,
         clock: Clock = time.time,
-        history_length: int = 1000,
+        history_length: int = HISTORY_LENGTH,
     ) -> None:
-        super().__init__(clock=clock, history_length=history_length)
         if poll_interval < 0:
             raise ValueError(f"poll_interval must be >= 0, got {poll_interval}")
-        self.path = Path(path)
-        self._format = format_of(self.path)
-        self._poll_interval = poll_interval
-        self._signature: _Signature | None = None
-        self._digest: bytes | None = None
-        self._failing = False
-        self._stop = threading.Event()
-        self._reload_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        if not self._reload(strict=True):
-            raise StoreError(f"{self.path}: no ruleset could be loaded")
-        _live_stores.add(self)
-        self._start_watcher()
-
-    def describe(self) -> str:
-        return f"FileStore({str(self.path)!r})"
+        backend = FileBackend(path, history_length=history_length)
+        self.path = backend.path
+        super().__init__(
+            backend,
+            clock=clock,
+            poll_interval=poll_interval or None,
+            initial=backend.load_first(),
+        )
 
     def reload(self) -> bool:
         """Check the file now; returns whether a new ruleset was applied."""
-        return self._reload(strict=False)
-
-    def _latest(self) -> tuple[int, dict[str, Any]]:
-        # Pick up an edit of the file made since the last poll, so a write builds on it
-        # instead of overwriting it. (The write lock is held: see Store.update.)
-        self._reload_locked(strict=False)
-        return super()._latest()
-
-    def _stored_unservable(self) -> bool:
-        return self._failing  # the file holds an edit that was rejected
-
-    def _persist(self, ruleset: Ruleset) -> None:
-        """Atomically rewrite the file (keeping its permissions, through a symlink)."""
-        data = dump_document(ruleset.to_dict(), self._format).encode("utf-8")
-        target = Path(os.path.realpath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                os.fchmod(f.fileno(), _mode_of(target))
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        # What we wrote is applied by the caller; the watcher must not apply it again.
-        self._digest = hashlib.sha256(data).digest()
-        self._signature = self._read_signature()
-
-    def close(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-        self._thread = None
-
-    def _read_signature(self) -> _Signature:
-        st = os.stat(self.path)
-        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-    def _reload(self, *, strict: bool) -> bool:
-        """Load the file if it changed. ``strict`` raises errors instead of logging them."""
-        # One reload at a time: the watcher must not apply what it read before a save()
-        # after the save applied the newer file.
-        # The write lock too: a save() between our read and our apply would otherwise be
-        # applied twice (once by save, once here as an "edit").
-        with self._reload_lock, self._write_lock:
-            return self._reload_locked(strict=strict)
-
-    def _reload_locked(self, *, strict: bool) -> bool:
-        try:
-            signature = self._read_signature()
-            if signature == self._signature:
-                return False
-            with open(self.path, "rb") as f:
-                data = f.read(MAX_DOCUMENT_BYTES + 1)
-            if self._read_signature() != signature:  # written to while we read: next time
-                return False
-        except OSError as exc:
-            if strict:
-                raise StoreError(f"{self.path}: cannot read the ruleset file: {exc}") from exc
-            if not self._failing:  # the file may stay missing: say so once, not every poll
-                self._report_failure("cannot read %s (%s); keeping the last good ruleset", exc)
-            return False
-        digest = hashlib.sha256(data).digest()
-        self._signature = signature
-        if digest == self._digest:
-            return False
-        try:
-            doc = decode_document(data, self._format, source=str(self.path))
-            ruleset = Ruleset.from_dict(doc, source=str(self.path))
-        except RulesetError as exc:
-            if strict:
-                raise
-            self._report_failure("rejected an edit of %s; keeping the last good ruleset:\n%s", exc)
-            return False
-        current = self._current
-        version = current.version if current else 0
-        old = current.ruleset.to_dict() if current else None
-        self._digest = digest
-        self._apply(ruleset, version + 1)
-        action = "file edit" if current else "load"
-        self._record(
-            version + 1, version, actor="file", action=action, old=old, new=ruleset.to_dict()
-        )
-        if self._failing:
-            logger.info("flagware: %s is valid again; applied it", self.path)
-        self._failing = False
-        return True
-
-    def _report_failure(self, message: str, exc: Exception) -> None:
-        self._failing = True
-        logger.error("flagware: " + message, self.path, exc)
-
-    def _start_watcher(self) -> None:
-        if self._poll_interval == 0 or self._stop.is_set():
-            return
-        self._thread = threading.Thread(
-            target=self._watch, name=f"flagware-filestore-{self.path.name}", daemon=True
-        )
-        self._thread.start()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(self._poll_interval):
-            try:
-                self._reload(strict=False)
-            except Exception:  # never let the watcher die; the next poll tries again
-                logger.exception("flagware: unexpected error while watching %s", self.path)
+        return self.refresh()
 
 
 def _mode_of(path: Path) -> int:
@@ -190,16 +215,3 @@ def _mode_of(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
-
-
-def _restart_watchers_in_child() -> None:
-    """Threads do not survive fork(): give each FileStore in a forked worker its watcher."""
-    for store in list(_live_stores):
-        store._thread = None
-        store._reload_lock = threading.Lock()  # the parent's may have been held at fork time
-        store._write_lock = threading.RLock()
-        store._apply_lock = threading.Lock()
-        store._start_watcher()
-
-
-os.register_at_fork(after_in_child=_restart_watchers_in_child)

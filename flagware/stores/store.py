@@ -1,61 +1,50 @@
-"""The store interface every backend implements, and the in-process cache they share.
+"""The Store: a backend's ruleset, compiled in memory, with one write API for all backends.
 
 A store owns the current ruleset *and* its compiled :class:`~flagware.Engine`, swapped
 together as one object, so a request always evaluates a consistent pair and never waits
-for I/O: backends load and compile in the background, then swap.
+for I/O. Where the ruleset lives is the :class:`~flagware.stores.backend.Backend`'s job;
+a shared backend is followed by a :class:`~flagware.stores.follow.Follower`, snapshotted
+to disk and started fail-safe by this facade, whichever backend it is.
 """
 
 from __future__ import annotations
 
-import abc
-import contextlib
-import copy
-import json
 import logging
+import os
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flagware.engine import Clock, Engine
-from flagware.errors import RulesetError, StoreError, VersionConflict
-from flagware.ruleset import Ruleset
-from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
-from flagware.stores.audit import Change, summarize
+from flagware.errors import (
+    RulesetError,
+    StoreUnavailable,
+    VersionConflict,
+    WriteContention,
+)
+from flagware.ruleset import MAX_DOCUMENT_BYTES, Ruleset, canonical_json
+from flagware.ruleset.documents import copy_document
+from flagware.ruleset.load import RulesetLike, coerce_ruleset
+from flagware.stores.audit import Change
+from flagware.stores.backend import Backend, Commit, Loaded, Served, Unservable
+from flagware.stores.edits import ChangeFunction, Edits
+from flagware.stores.failsafe import cold_start
+from flagware.stores.follow import Follower
+from flagware.stores.health import Health, Tracker
+from flagware.stores.snapshot import Snapshot
 
-__all__ = ["DEFAULT_ACTOR", "RulesetLike", "Store", "VersionConflict", "coerce_ruleset"]
+__all__ = ["DEFAULT_ACTOR", "Health", "RulesetLike", "Store", "coerce_ruleset"]
 
 logger = logging.getLogger("flagware")
 DEFAULT_ACTOR = "api"
 HISTORY_LENGTH = 1000  # each entry holds a whole document: lower it for huge rulesets
+_live_stores: weakref.WeakSet[Store] = weakref.WeakSet()
 
-RulesetLike = Ruleset | Mapping[str, Any]
 Listener = Callable[[Ruleset], None]
-
-
-def coerce_ruleset(value: RulesetLike, *, source: str | None = None) -> Ruleset:
-    """A Ruleset as is, or a document validated into one (raises RulesetError)."""
-    if isinstance(value, Ruleset):
-        return value
-    if isinstance(value, Mapping):
-        return Ruleset.from_dict(value, source=source)
-    raise TypeError(f"expected a Ruleset or a ruleset document (dict), got {type(value).__name__}")
-
-
-def _canonical(doc: Mapping[str, Any]) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
-
-
-def _check_size(ruleset: Ruleset) -> None:
-    """Refuse to write what no store would load back (the document size limit)."""
-    size = len(json.dumps(ruleset.to_dict(), separators=(",", ":")).encode("utf-8"))
-    if size > MAX_DOCUMENT_BYTES:
-        raise RulesetError(
-            [f"<document>: {size:,} bytes as JSON; the limit is {MAX_DOCUMENT_BYTES:,}"]
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,25 +52,69 @@ class _Current:
     ruleset: Ruleset
     engine: Engine
     version: int
+    source: str
+    stamp: object
 
 
-class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileStore, RedisStore
+class Store(Edits):
     """Where a ruleset lives, with an in-memory compiled copy for the hot path.
 
     ``ruleset()`` and ``engine()`` never do I/O. Every write (``save``, ``update``,
     ``set_flag``, ...) validates before anything is written, so an invalid document never
     replaces a good one; edits are compare-and-set, so two writers never lose each other's
-    changes; and each write is recorded in ``history()``. ``subscribe()`` registers a
-    callback run after each change is applied (in the thread that applied it).
+    changes; each write is recorded in ``history()`` and returns a :class:`Commit`.
+    ``subscribe()`` registers a callback run after each change is applied.
+
+    :param backend: where the ruleset lives.
+    :param poll_interval: seconds between checks of the backend by a background follower;
+        None: no follower (a memory store, or call :meth:`refresh` yourself).
+    :param snapshot: where a shared backend's last good ruleset is kept for cold starts.
+    :param bootstrap: what a cold start serves with nothing loaded and no snapshot.
     """
 
-    def __init__(self, *, clock: Clock = time.time, history_length: int = HISTORY_LENGTH) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        clock: Clock = time.time,
+        poll_interval: float | None = None,
+        snapshot: Snapshot | None = None,
+        bootstrap: Ruleset | None = None,
+        initial: Loaded | None = None,
+    ) -> None:
+        self._backend = backend
         self._clock = clock
+        self._snapshot = snapshot
+        self._bootstrap = bootstrap
         self._current: _Current | None = None
         self._listeners: list[Listener] = []
-        self._apply_lock = threading.Lock()
-        self._write_lock = threading.RLock()
-        self._history: deque[Change] = deque(maxlen=history_length)
+        self._new_locks()
+        self._tracker = Tracker(backend.describe(), backend.label)
+        self._follower: Follower | None = None
+        if initial is not None:
+            self._apply_if_newer(initial, backend.name)
+            self._tracker.in_sync(initial.version)
+        else:
+            self._start()
+        if poll_interval is not None:
+            self._follower = Follower(
+                getattr(backend, "thread_name", f"flagware-{backend.name}"),
+                self._sync,
+                poll_interval=poll_interval,
+                listen=backend.listen,
+                on_notification=self._on_notification,
+                on_error=self._note_disconnected,
+                describe=self.describe,
+            )
+            self._follower.start()
+        _live_stores.add(self)
+
+    def _new_locks(self) -> None:
+        self._swap_lock = threading.Lock()  # the swap of _current
+        self._sync_lock = threading.Lock()  # one look at the backend at a time
+        self._write_lock = threading.RLock()  # one edit at a time in this process
+
+    # --- reading ----------------------------------------------------------------------------
 
     def ruleset(self) -> Ruleset:
         """The current ruleset, from memory."""
@@ -96,7 +129,34 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         """The version of the ruleset served: it goes up with every applied change."""
         return self._get().version
 
-    # --- The write API: validated, compare-and-set, audited. -------------------------------
+    @property
+    def backend(self) -> Backend:
+        """Where the ruleset lives."""
+        return self._backend
+
+    def health(self) -> Health:
+        """Connection state, the version served, where it came from, and since when stale."""
+        current = self._get()
+        return self._tracker.health(current.version, current.source)
+
+    def refresh(self) -> bool:
+        """Look at the backend now (the follower does it in the background); returns
+        whether a newer ruleset was applied. Never raises for an unreachable backend:
+        ``health()`` says so."""
+        try:
+            return self._sync()
+        except StoreUnavailable as exc:
+            self._note_disconnected(exc)
+            return False
+
+    def history(self, flag: str | None = None, limit: int = 50) -> list[Change]:
+        """The most recent changes, newest first (only those touching ``flag``, if given)."""
+        changes = self._backend.history(limit if flag is None else None)
+        if flag is not None:
+            changes = [c for c in changes if c.touches(flag)]
+        return changes[:limit]
+
+    # --- the write API: validated, compare-and-set, audited --------------------------------
 
     def save(
         self,
@@ -105,8 +165,8 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         actor: str | None = None,
         expected_version: int | None = None,
         action: str = "save",
-    ) -> int:
-        """Validate, then replace the whole ruleset; returns the new version.
+    ) -> Commit:
+        """Validate, then replace the whole ruleset.
 
         Raises :class:`RulesetError` if invalid (nothing is written), and
         :class:`VersionConflict` if ``expected_version`` is given and no longer current.
@@ -114,172 +174,49 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
         validated = coerce_ruleset(ruleset)
         if expected_version is None:  # replace whatever is there, recording what changed
             return self.update(lambda doc: validated, actor=actor, action=action)
-        version = self._try_commit(validated, expected_version, actor or DEFAULT_ACTOR, action)
-        if version is None:
+        before = self._current.ruleset.to_dict() if self._current is not None else None
+        commit = self._commit(validated, expected_version, actor, action, before)
+        if commit is None:
             raise VersionConflict(
                 f"the ruleset changed since version {expected_version}; reload and retry"
             )
-        return version
+        return commit
 
     def update(
-        self,
-        change: Callable[[dict[str, Any]], dict[str, Any] | Ruleset | None],
-        *,
-        actor: str | None = None,
-        action: str = "update",
+        self, change: ChangeFunction, *, actor: str | None = None, action: str = "update",
         attempts: int = 50,
-    ) -> int:
-        """Apply ``change`` to a copy of the latest document and save it; returns the version.
+    ) -> Commit:  # fmt: skip
+        """Apply ``change`` to a copy of the latest document and save it.
 
         ``change`` edits the document in place, or returns a new document or Ruleset. It
         runs again on a fresh copy if another writer saved in between (compare-and-set), so
         it must only depend on the document it is given. Raises RulesetError if the result
-        is invalid, and nothing is written.
+        is invalid, and nothing is written; :class:`WriteContention` if other writers kept
+        winning.
         """
-        # Writers take turns (in this process, and across processes where the backend can
-        # arrange it); compare-and-set still guards every commit, retrying with backoff.
-        with self._write_lock, self._writers_turn():
+        with self._write_lock, self._backend.writers_turn():
             for attempt in range(attempts):
-                # A fresh copy (change may edit it) and the version to compare-and-set
-                # against (0: no ruleset yet). An edit of a stored ruleset that cannot be
-                # served is written even if it leaves the draft as it was: it repairs it.
-                version, draft = self._latest()
-                unchanged = version > 0 and not self._stored_unservable()
-                before = _canonical(draft) if unchanged else None
+                if not self._backend.shared:
+                    self.refresh()  # build on an edit of the file made since the last poll
+                latest = self._backend.latest(self._served())
+                draft = copy_document(latest.document)
+                # An edit of a stored ruleset that cannot be served is written even if it
+                # leaves the draft as it was: it repairs what is stored.
+                unchanged = latest.token > 0 and not latest.unservable
+                before = canonical_json(draft) if unchanged else None
                 result = change(draft)
                 if not isinstance(result, Ruleset):
                     result = Ruleset.from_dict(draft if result is None else result)
-                ruleset = result
-                if _canonical(ruleset.to_dict()) == before:
-                    return version
-                _check_size(ruleset)
-                committed = self._try_commit(ruleset, version, actor or DEFAULT_ACTOR, action)
-                if committed is not None:
-                    return committed
+                if canonical_json(result.to_dict()) == before:
+                    return Commit(latest.token, False, latest.document)
+                _check_size(result)
+                commit = self._commit(result, latest.token, actor, action, latest.document)
+                if commit is not None:
+                    return commit
                 time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
-        raise StoreError(f"gave up after {attempts} attempts: the ruleset kept changing")
-
-    def set_flag(self, name: str, flag: Mapping[str, Any], *, actor: str | None = None) -> int:
-        """Add or replace one flag (its document form, e.g. ``{"strategies": [...]}``)."""
-
-        def change(doc: dict[str, Any]) -> None:
-            doc["flags"][name] = copy.deepcopy(dict(flag))
-
-        return self.update(change, actor=actor, action="set_flag")
-
-    def delete_flag(self, name: str, *, actor: str | None = None) -> int:
-        """Remove one flag (it then follows the ``unknown`` policy); KeyError if absent."""
-
-        def change(doc: dict[str, Any]) -> None:
-            if name not in doc["flags"]:
-                raise KeyError(f"no flag named {name!r}")
-            del doc["flags"][name]
-
-        return self.update(change, actor=actor, action="delete_flag")
-
-    def set_enabled(self, name: str, enabled: bool, *, actor: str | None = None) -> int:
-        """Flip a flag's kill switch (``enabled: false`` is off for everyone)."""
-
-        def change(doc: dict[str, Any]) -> None:
-            if name not in doc["flags"]:
-                raise KeyError(f"no flag named {name!r}")
-            if enabled:
-                doc["flags"][name].pop("enabled", None)
-            else:
-                doc["flags"][name]["enabled"] = False
-
-        return self.update(change, actor=actor, action="enable" if enabled else "disable")
-
-    def add_test_user(self, account_id: str, *, actor: str | None = None) -> int:
-        """Make an account a test user."""
-
-        def change(doc: dict[str, Any]) -> None:
-            doc["test_users"] = sorted({*doc["test_users"], account_id})
-
-        return self.update(change, actor=actor, action="add_test_user")
-
-    def remove_test_user(self, account_id: str, *, actor: str | None = None) -> int:
-        """Stop treating an account as a test user."""
-
-        def change(doc: dict[str, Any]) -> None:
-            doc["test_users"] = [u for u in doc["test_users"] if u != account_id]
-
-        return self.update(change, actor=actor, action="remove_test_user")
-
-    def history(self, flag: str | None = None, limit: int = 50) -> list[Change]:
-        """The most recent changes, newest first (only those touching ``flag``, if given)."""
-        changes = self._changes()
-        if flag is not None:
-            changes = [c for c in changes if c.touches(flag)]
-        return changes[:limit]
-
-    def restore(self, version: int, *, actor: str | None = None) -> int:
-        """Save the document of a recorded earlier version as a new version (RulesetError if
-        the recorded document cannot be read)."""
-        for change in self._changes():
-            if change.version == version:
-                if "document" in change.unreadable:  # its placeholder {} would delete every flag
-                    raise RulesetError(
-                        [f"<history>: the recorded rules of version {version} are unreadable"]
-                    )
-                return self.save(dict(change.document), actor=actor, action=f"restore {version}")
-        raise KeyError(f"version {version} is not in the recorded history")
-
-    # --- What a backend provides. -----------------------------------------------------------
-
-    def _writers_turn(self) -> contextlib.AbstractContextManager[object]:
-        """Held around an edit: lets writers in other processes take turns, if it can."""
-        return contextlib.nullcontext()
-
-    def _stored_unservable(self) -> bool:
-        """Whether the document ``_latest`` found cannot be served (so its draft is the last
-        good ruleset instead, and an edit must be written to replace what is stored)."""
-        return False
-
-    def _latest(self) -> tuple[int, dict[str, Any]]:
-        """The authoritative version and document, for a compare-and-set edit."""
-        current = self._current
-        if current is None:  # the first ruleset of a new store
-            return 0, Ruleset().to_dict()
-        return current.version, current.ruleset.to_dict()
-
-    def _try_commit(
-        self, ruleset: Ruleset, expected: int | None, actor: str, action: str
-    ) -> int | None:
-        """Write ``ruleset`` if the version is still ``expected`` (None: any); record it."""
-        with self._write_lock:
-            current = self._current
-            version = current.version if current else 0
-            if expected is not None and expected != version:
-                return None
-            self._persist(ruleset)
-            old = current.ruleset.to_dict() if current else None
-            self._apply(ruleset, version + 1)
-            self._record(
-                version + 1, version, actor=actor, action=action, old=old, new=ruleset.to_dict()
-            )
-            return version + 1
-
-    def _persist(self, ruleset: Ruleset) -> None:  # noqa: B027 - memory needs nothing
-        """Write a committed ruleset to the backend before it is applied."""
-
-    def _changes(self, count: int | None = None) -> list[Change]:
-        """Recorded changes, newest first (at most ``count``)."""
-        changes = list(reversed(self._history))
-        return changes if count is None else changes[:count]
-
-    def _record(
-        self,
-        version: int,
-        previous: int,
-        *,
-        actor: str,
-        action: str,
-        old: dict[str, Any] | None,
-        new: dict[str, Any],
-    ) -> None:
-        self._history.append(
-            Change(version, previous, actor, time.time(), action, summarize(old, new), new)
+        raise WriteContention(
+            f"{self.describe()}: gave up after {attempts} attempts: the ruleset kept changing; "
+            "try again"
         )
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -292,8 +229,11 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
 
         return unsubscribe
 
-    def close(self) -> None:  # noqa: B027 - stores without resources need not override
-        """Release threads and connections; the last ruleset stays readable."""
+    def close(self) -> None:
+        """Stop following the backend and release it; the last ruleset stays readable."""
+        if self._follower is not None:
+            self._follower.stop()
+        self._backend.close()
 
     def __enter__(self) -> Store:
         return self
@@ -301,29 +241,9 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _get(self) -> _Current:
-        current = self._current
-        if current is None:
-            raise RuntimeError(f"{type(self).__name__} has no ruleset loaded yet")
-        return current
-
-    def _apply(self, ruleset: Ruleset, version: int | None = None) -> None:
-        """Compile and swap in ``ruleset``, then tell the listeners."""
-        engine = Engine(ruleset, clock=self._clock)
-        with self._apply_lock:
-            previous = self._current
-            if version is None:
-                version = previous.version + 1 if previous else 1
-            self._current = _Current(ruleset, engine, version)
-        for listener in list(self._listeners):
-            try:
-                listener(ruleset)
-            except Exception:
-                logger.exception("flagware: a store listener raised; the change stays applied")
-
     def describe(self) -> str:
         """One line saying what this store is, for logs and ``repr``."""
-        return type(self).__name__
+        return self._backend.describe()
 
     def __repr__(self) -> str:
         current = self._current
@@ -331,3 +251,149 @@ class Store(abc.ABC):  # noqa: B024 - abstract in spirit: use MemoryStore, FileS
             f"version {current.version}, {len(current.ruleset.flags)} flags" if current else "empty"
         )
         return f"<{self.describe()} ({state})>"
+
+    # --- following the backend --------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Load from the backend if possible, else (shared) start fail-safe."""
+        try:
+            self._sync()
+        except StoreUnavailable as exc:
+            self._note_disconnected(exc)
+        if self._current is None:
+            version, ruleset, source = cold_start(self._snapshot, self._bootstrap, self.describe())
+            self._apply_if_newer(Loaded(version, ruleset), source)
+
+    def _served(self) -> Served | None:
+        current = self._current
+        if current is None:
+            return None
+        return Served(current.version, current.ruleset, current.source, current.stamp)
+
+    def _sync(self) -> bool:
+        """Apply what the backend holds if it is newer; StoreUnavailable if unreachable."""
+        with self._sync_lock:
+            try:
+                loaded = self._backend.load(self._served())
+            except Unservable as exc:
+                self._tracker.refused(exc)
+                return False
+            applied = loaded is not None and self._apply_if_newer(loaded, self._backend.name)
+            self._mark_in_sync()
+            return applied
+
+    def _mark_in_sync(self) -> None:
+        current = self._current
+        self._tracker.in_sync(current.version if current is not None else None)
+
+    def _note_disconnected(self, exc: BaseException) -> None:
+        current = self._current
+        self._tracker.disconnected(exc, current.version if current is not None else None)
+
+    def _recorded(self) -> list[Change]:
+        return self._backend.history(None)
+
+    def _on_notification(self, announced: object) -> None:
+        """A write was published: sync, unless we already serve that version (our own). A
+        lower version than ours is news too: the backend went back, and was written to."""
+        current = self._current
+        if (
+            isinstance(announced, int)
+            and current is not None
+            and current.source == self._backend.name
+            and announced == current.version
+            and self._tracker.problem is None
+        ):
+            return
+        self._sync()
+
+    # --- applying ---------------------------------------------------------------------------
+
+    def _get(self) -> _Current:
+        current = self._current
+        if current is None:  # pragma: no cover - every store loads something at construction
+            raise StoreUnavailable(f"{self.describe()} has no ruleset loaded yet")
+        return current
+
+    def _commit(
+        self,
+        ruleset: Ruleset,
+        token: int | None,
+        actor: str | None,
+        action: str,
+        before: dict[str, Any] | None,
+    ) -> Commit | None:
+        """Write through the backend, then apply what was written."""
+        with self._write_lock:
+            committed = self._backend.commit(
+                ruleset,
+                token,
+                actor=actor or DEFAULT_ACTOR,
+                action=action,
+                before=before,
+                served=self._served(),
+            )
+            if committed is None:
+                return None
+            loaded = Loaded(committed.version, ruleset, committed.stamp)
+            self._apply_if_newer(loaded, self._backend.name)
+            self._mark_in_sync()  # whatever the backend held that we refused, we replaced
+            if committed.warning is not None:
+                raise committed.warning
+            return Commit(committed.version, True, before)
+
+    def _apply_if_newer(self, loaded: Loaded, source: str) -> bool:
+        """Compile and swap in ``loaded`` unless we serve a newer version (never go back),
+        then tell the listeners.
+
+        A version equal to ours replaces a ruleset that did not come from the backend (a
+        snapshot or bootstrap of the same version): the backend is the authority. Takes
+        only the swap lock: the follower calls this holding the sync lock, and a writer
+        holding the write lock may wait for the sync lock.
+        """
+        backend = self._backend.name
+        engine = Engine(loaded.ruleset, clock=self._clock)
+        with self._swap_lock:
+            current = self._current
+            if current is not None and (
+                loaded.version < current.version
+                or (
+                    loaded.version == current.version
+                    and (current.source == backend or source != backend)
+                )
+            ):
+                return False
+            self._current = _Current(loaded.ruleset, engine, loaded.version, source, loaded.stamp)
+        if source == backend and self._snapshot is not None:
+            self._snapshot.write(loaded.version, loaded.ruleset)
+        for listener in list(self._listeners):
+            try:
+                listener(loaded.ruleset)
+            except Exception:
+                logger.exception("flagware: a store listener raised; the change stays applied")
+        return True
+
+
+def _check_size(ruleset: Ruleset) -> None:
+    """Refuse to write what no store would load back (the document size limit)."""
+    size = len(canonical_json(ruleset.to_dict()).encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise RulesetError(
+            [f"<document>: {size:,} bytes as JSON; the limit is {MAX_DOCUMENT_BYTES:,}"]
+        )
+
+
+def _after_fork_in_child() -> None:
+    """Threads and locks do not survive fork(): give each store in a worker its own.
+
+    The parent's threads may have held a lock (or a connection pool's) at the moment of
+    the fork, and that copy would stay locked forever.
+    """
+    for store in list(_live_stores):
+        store._new_locks()
+        store._backend.after_fork()
+        if store._follower is not None:
+            store._follower.restart_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -8,48 +8,59 @@ import copy
 import html
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
-from flagware import MemoryStore
-from flagware.errors import StoreError
+from flagware import Store
+from flagware.errors import StoreUnavailable
 from flagware.ruleset import Ruleset
 from flagware.stores.audit import Change
+from flagware.stores.backend import Committed, Latest, Loaded, Served
+from flagware.stores.memory import MemoryBackend
 from tests.admin.pages import Form, errors, form
 from tests.admin.support import DOC, Panel, snapshot
 
 OUTAGE = "RedisStore(localhost:6379/0, namespace='shop'): Redis is unavailable: refused"
 
 
-class OutageStore(MemoryStore):
-    """A MemoryStore whose backend calls fail like RedisStore's do while Redis is down."""
+class OutageBackend(MemoryBackend):
+    """A memory backend whose calls fail like Redis's do while Redis is down: the same
+    backend interface, wrapped, as a new backend would be."""
 
     down = False
 
-    def _latest(self) -> tuple[int, dict[str, object]]:
+    def latest(self, served: Served | None) -> Latest:
         if self.down:
-            raise StoreError(OUTAGE)
-        return super()._latest()
+            raise StoreUnavailable(OUTAGE)
+        return super().latest(served)
 
-    def _try_commit(
-        self, ruleset: Ruleset, expected: int | None, actor: str, action: str
-    ) -> int | None:
+    def commit(self, ruleset: Ruleset, token: int | None, **kwargs: Any) -> Committed | None:
         if self.down:
-            raise StoreError(OUTAGE)
-        return super()._try_commit(ruleset, expected, actor, action)
+            raise StoreUnavailable(OUTAGE)
+        return super().commit(ruleset, token, **kwargs)
 
-    def _changes(self, count: int | None = None) -> list[Change]:
+    def history(self, limit: int | None) -> list[Change]:
         if self.down:
-            raise StoreError(OUTAGE)
-        return super()._changes(count)
+            raise StoreUnavailable(OUTAGE)
+        return super().history(limit)
+
+
+class OutageStore(Store):
+    """A store on an OutageBackend; ``outage()`` takes the backend down for a while."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        first = Ruleset.from_dict(doc)
+        self.outage_backend = OutageBackend(first)
+        super().__init__(self.outage_backend, initial=Loaded(1, first))
 
     @contextmanager
     def outage(self) -> Iterator[None]:
-        self.down = True
+        self.outage_backend.down = True
         try:
             yield
         finally:
-            self.down = False
+            self.outage_backend.down = False
 
 
 @pytest.fixture

@@ -155,7 +155,7 @@ def seed(servers: Servers) -> int:
     it; the version it was saved as."""
     store = servers.store()
     try:
-        version = store.save(seed_document(), actor="browser tests (reset)", action="reset")
+        version = store.save(seed_document(), actor="browser tests (reset)", action="reset").version
     finally:
         store.close()
     doc = seed_document()

@@ -118,7 +118,7 @@ class Live:
         with self.open() as store:
             version = 0
             for doc in docs:
-                version = store.save(doc, actor=actor)
+                version = store.save(doc, actor=actor).version
             return version
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from flagware import Ruleset
 from flagware.stores.redis import RedisStore
-from flagware.stores.redis_layout import MAX_VERSION
+from flagware.stores.redis.layout import MAX_VERSION
 from tests.redis_server import RedisServer
 from tests.stored import digest, keys
 
@@ -144,11 +144,10 @@ def test_a_following_store_survives_whatever_is_stored(
         bootstrap=DOCS[0],
     )
     client = redis.Redis.from_url(redis_server.url)
-    # The test plays the follower itself (store._sync(), as a message or a poll would make
+    # The test plays the follower itself (store.refresh(), as a message or a poll would make
     # it): with the follower thread running too, which of the two saw what is a race.
-    store._stop.set()
-    if store._thread is not None:
-        store._thread.join()
+    assert store._follower is not None
+    store._follower.stop()
 
     @given(stored=stored_fields(), entries=audit_entries())
     def check(stored: dict[str, Any], entries: list[dict[bytes, bytes]]) -> None:
@@ -156,7 +155,7 @@ def test_a_following_store_survives_whatever_is_stored(
         for entry in entries:
             client.xadd(keys(namespace)[1], entry)
         store_it(client, namespace, stored)
-        store._sync()  # what the follower does on a message or a poll, here and now
+        store.refresh()  # what the follower does on a message or a poll, here and now
         health = store.health()
         assert health.connected, health
         allowed = servable(stored)
@@ -164,7 +163,7 @@ def test_a_following_store_survives_whatever_is_stored(
         event("served the stored version" if served is not before else "kept the last good")
         assert served is before or (allowed is not None and served == allowed)
         store.history(limit=10)  # damaged entries are read, never raised
-        version = store.save(REPAIR)
+        version = store.save(REPAIR).version
         assert version > 0
         assert store.ruleset() == Ruleset.from_dict(REPAIR)
         assert store.health().problem is None

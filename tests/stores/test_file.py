@@ -17,7 +17,7 @@ import tomli_w
 import yaml
 
 from flagware import FileStore, Ruleset, RulesetError, Store, StoreError, load_ruleset
-from tests.stores.contract import DOC_A, DOC_B, INVALID, StoreContract, StoreFactory
+from flagware.testing import DOC_A, DOC_B, INVALID, StoreContract, StoreFactory
 
 FORMATS = ["json", "yaml", "toml"]
 WAIT = 10.0  # seconds a watcher gets to notice a change before a test fails

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from flagware import MemoryStore, Ruleset, RulesetError, Store
-from tests.stores.contract import DOC_A, INVALID, StoreContract, StoreFactory
+from flagware.testing import DOC_A, INVALID, StoreContract, StoreFactory
 
 
 class TestMemoryStore(StoreContract):

@@ -28,9 +28,7 @@ import yaml
 from flagware import Account, Ruleset, RulesetError, StoreError, VersionConflict
 from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
 from flagware.stores.redis import Health, RedisStore
-from tests.redis_server import RedisServer, free_port, redis_binary
-from tests.stored import digest, write_ruleset
-from tests.stores.contract import (
+from flagware.testing import (
     DOC_A,
     DOC_B,
     INVALID,
@@ -38,6 +36,8 @@ from tests.stores.contract import (
     StoreFactory,
     canonical,
 )
+from tests.redis_server import RedisServer, free_port, redis_binary
+from tests.stored import digest, write_ruleset
 
 WAIT = 10.0  # seconds a store gets to notice a change before a test fails
 POLL = 0.2  # the poll interval of most stores here
@@ -171,7 +171,7 @@ def test_update_edits_the_latest_document_in_redis(
         seen.append(json.loads(json.dumps(doc)))
         doc["test_users"] = [*doc["test_users"], "edited"]
 
-    version = store.update(change)
+    version = store.update(change).version
     assert seen == [canonical(DOC_B)]
     assert version == 3
     assert store.ruleset() == Ruleset.from_dict(
@@ -193,7 +193,7 @@ def test_concurrent_edits_from_eight_stores_all_survive(open_store: OpenStore) -
         try:
             barrier.wait()
             for i in range(edits):
-                versions.append(store.set_flag(f"s{index}_{i}", {"strategies": []}))
+                versions.append(store.set_flag(f"s{index}_{i}", {"strategies": []}).version)
         except BaseException as exc:
             errors.append(exc)
 
@@ -345,7 +345,7 @@ def test_save_replaces_a_corrupt_document(
     data, _ = corrupt
     store = open_store(bootstrap=DOC_A)
     write_directly(raw, namespace, data, 2)
-    assert store.save(DOC_B) == 3
+    assert store.save(DOC_B).version == 3
     assert store.ruleset() == Ruleset.from_dict(DOC_B)
     assert json.loads(raw.hget(keys(namespace)[0], "doc")) == canonical(DOC_B)
 
@@ -358,7 +358,7 @@ def test_an_edit_after_a_corrupt_document_edits_the_last_good_ruleset(
     data, _ = corrupt
     store = open_store(bootstrap=DOC_A)
     write_directly(raw, namespace, data, 2)
-    assert store.set_flag("new", {"strategies": [{"type": "everyone"}]}) == 3
+    assert store.set_flag("new", {"strategies": [{"type": "everyone"}]}).version == 3
     expected = canonical(DOC_A)
     expected["flags"]["new"] = {"strategies": [{"type": "everyone"}]}
     assert store.ruleset().to_dict() == expected
@@ -438,7 +438,7 @@ def test_a_write_after_redis_went_back_a_version_is_served(
     store.save(DOC_B)
     store.save(DOC_A)
     write_directly(raw, namespace, json.dumps(DOC_B), 1)
-    version = store.set_flag("after", {"strategies": [{"type": "everyone"}]})
+    version = store.set_flag("after", {"strategies": [{"type": "everyone"}]}).version
     assert "after" in store.ruleset().flags
     assert store.version == version
 
@@ -829,12 +829,12 @@ def test_a_client_can_be_passed_directly(
             history = store.history()
             assert [(c.version, c.actor) for c in history[:2]] == [(3, "bob"), (2, "alice")]
             assert history[0].summary == {"flags_added": ["x"]}
-            assert store.restore(2) == 4
+            assert store.restore(2).version == 4
             assert store.ruleset() == Ruleset.from_dict(DOC_B)
             with pytest.raises(VersionConflict):
                 store.save(DOC_A, expected_version=3)
             write_directly(raw, namespace, json.dumps(INVALID), 5)
-            assert store.save(DOC_A) == 6
+            assert store.save(DOC_A).version == 6
             assert store.ruleset() == Ruleset.from_dict(DOC_A)
         finally:
             store.close()
@@ -848,15 +848,15 @@ def test_a_client_can_be_passed_directly(
 
 def _every_write(store: RedisStore) -> dict[str, Callable[[], object]]:
     return {
-        "save": lambda: store.save(DOC_B),
-        "save-expected": lambda: store.save(DOC_B, expected_version=store.version),
-        "update": lambda: store.update(lambda doc: None),
-        "set_flag": lambda: store.set_flag("x", {}),
-        "delete_flag": lambda: store.delete_flag("beta"),
-        "set_enabled": lambda: store.set_enabled("beta", False),
-        "add_test_user": lambda: store.add_test_user("qa"),
-        "remove_test_user": lambda: store.remove_test_user("tester"),
-        "restore": lambda: store.restore(1),
+        "save": lambda: store.save(DOC_B).version,
+        "save-expected": lambda: store.save(DOC_B, expected_version=store.version).version,
+        "update": lambda: store.update(lambda doc: None).version,
+        "set_flag": lambda: store.set_flag("x", {}).version,
+        "delete_flag": lambda: store.delete_flag("beta").version,
+        "set_enabled": lambda: store.set_enabled("beta", False).version,
+        "add_test_user": lambda: store.add_test_user("qa").version,
+        "remove_test_user": lambda: store.remove_test_user("tester").version,
+        "restore": lambda: store.restore(1).version,
         "history": store.history,
     }
 

@@ -25,10 +25,10 @@ from click.testing import CliRunner
 from flagware import Ruleset, RulesetError, StoreError
 from flagware.cli.app import cli
 from flagware.stores.redis import RedisStore
-from flagware.stores.redis_layout import MAX_VERSION
+from flagware.stores.redis.layout import MAX_VERSION
+from flagware.testing import DOC_A, DOC_B, canonical
 from tests.redis_server import RedisServer
 from tests.stored import digest, keys, write_ruleset
-from tests.stores.contract import DOC_A, DOC_B, canonical
 from tests.stores.test_redis_outages import EXPECTED, children_of, gunicorn, seed
 
 WAIT = 10.0
@@ -140,7 +140,7 @@ def test_a_save_replaces_a_malformed_version_and_versions_go_on(
     raw.hset(keys(namespace)[0], "version", bad_version)
     assert wait_until(lambda: other.health().problem is not None)
 
-    assert store.save(DOC_C, actor="repair") == 3
+    assert store.save(DOC_C, actor="repair").version == 3
     assert raw.hget(keys(namespace)[0], "version") == b"3"
     assert wait_until(
         lambda: other.ruleset() == Ruleset.from_dict(DOC_C) and other.health().problem is None
@@ -148,7 +148,7 @@ def test_a_save_replaces_a_malformed_version_and_versions_go_on(
     assert other.version == 3
     # An edit of one flag works too, and builds on the good ruleset, not on the junk.
     raw.hset(keys(namespace)[0], "version", bad_version)
-    assert store.set_flag("delta", {"strategies": []}) == 4
+    assert store.set_flag("delta", {"strategies": []}).version == 4
     assert set(store.ruleset().flags) == {"gamma", "delta"}
 
 
@@ -158,7 +158,7 @@ def test_a_write_never_leaks_a_decoding_error(
     store = open_store(bootstrap=DOC_A)
     key = keys(namespace)[0]
     raw.hset(key, mapping={"version": b"\xff\xfe", "digest": b"\xc3\x28", "doc": b"\xff{"})
-    version = store.save(DOC_B)
+    version = store.save(DOC_B).version
     assert store.ruleset() == Ruleset.from_dict(DOC_B)
     assert set(raw.hgetall(key)) == {b"doc", b"version", b"digest"}
     assert int(raw.hget(key, "version") or 0) == version
@@ -176,7 +176,7 @@ def test_a_ruleset_key_of_another_type_is_refused_and_replaced(
     assert "not a hash" in (store.health().problem or "")
     assert store.ruleset() == Ruleset.from_dict(DOC_A)
     assert store.health().connected is True
-    version = store.save(DOC_B)
+    version = store.save(DOC_B).version
     assert raw.type(key) == b"hash"
     assert raw.type(audit) == b"stream"
     assert store.history(limit=1)[0].version == version
@@ -220,7 +220,7 @@ def test_a_version_without_a_document_is_replaced_at_once(
     assert "no `doc`" in (store.health().problem or "")
     assert store.ruleset() == Ruleset.from_dict(DOC_B)
     started = time.monotonic()
-    version = store.save(DOC_C)
+    version = store.save(DOC_C).version
     elapsed = time.monotonic() - started
     assert version == 3
     assert json.loads(raw.hget(key, "doc") or b"null") == canonical(DOC_C)
@@ -236,7 +236,7 @@ def test_a_version_without_a_document_is_not_served_at_start(
     assert store.health().source == "bootstrap"
     assert store.ruleset() == Ruleset.from_dict(DOC_A)
     assert raw.hget(keys(namespace)[0], "doc") is None  # a bootstrap fills only an empty one
-    assert store.save(DOC_B) == 6
+    assert store.save(DOC_B).version == 6
 
 
 # --- a document edited in place ----------------------------------------------------------
@@ -246,7 +246,7 @@ def test_a_document_edited_in_place_is_served_by_no_process(
     open_store: OpenStore, raw: redis.Redis, namespace: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     old = open_store(bootstrap=DOC_A)
-    version = old.save(DOC_B)
+    version = old.save(DOC_B).version
     key = keys(namespace)[0]
     with caplog.at_level(logging.ERROR, logger="flagware"):
         raw.hset(key, "doc", json.dumps(DOC_C))  # same version, digest left as it was
@@ -259,7 +259,7 @@ def test_a_document_edited_in_place_is_served_by_no_process(
     assert new.ruleset() != Ruleset.from_dict(DOC_C)
     assert any("digest" in m for m in errors(caplog))
     # The next real write is served by both.
-    assert old.save(DOC_A) == version + 1
+    assert old.save(DOC_A).version == version + 1
     assert wait_until(lambda: new.ruleset() == old.ruleset() == Ruleset.from_dict(DOC_A))
 
 
@@ -269,7 +269,7 @@ def test_an_in_place_edit_that_also_rewrote_the_digest_is_refused_too(
     # A careful editor who updates the digest but not the version: the audit entry of the
     # version still records the document every process loaded as that version.
     old = open_store(bootstrap=DOC_A)
-    version = old.save(DOC_B)
+    version = old.save(DOC_B).version
     edited = json.dumps(DOC_C)
     write_ruleset(raw, namespace, edited, version)
     assert wait_until(lambda: old.health().problem is not None)
@@ -366,7 +366,7 @@ def test_writes_after_a_restart_of_redis_continue_the_versions(
         store.save(DOC_B)
         server.restart()
         assert wait_until(lambda: store.health().connected and store.health().problem is None)
-        assert store.save(DOC_C) == 3
+        assert store.save(DOC_C).version == 3
     finally:
         store.close()
 
@@ -397,7 +397,9 @@ def test_gunicorn_workers_boot_and_serve_with_a_malformed_version(
             assert len(answers) == 2
             with RedisStore.from_url(server.url, namespace=namespace, snapshot_path=False) as w:
                 try:
-                    repaired = w.set_flag("repaired", {"strategies": [{"type": "everyone"}]})
+                    repaired = w.set_flag(
+                        "repaired", {"strategies": [{"type": "everyone"}]}
+                    ).version
                 except StoreError as exc:  # pragma: no cover - the defect
                     raise AssertionError(f"a save could not repair the hash: {exc}") from exc
             app.until_every_worker(lambda a: a["version"] == repaired)
@@ -425,7 +427,7 @@ def test_a_version_recorded_above_the_highest_is_ignored(
 ) -> None:
     store = open_store(bootstrap=DOC_A)
     raw.xadd(keys(namespace)[1], {"version": b"9" * 15, "doc": b"{}"})  # garbage, newest
-    assert store.save(DOC_B) == 2
+    assert store.save(DOC_B).version == 2
     other = open_store()
     assert other.version == 2
     assert other.health().problem is None

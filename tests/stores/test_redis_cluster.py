@@ -19,10 +19,10 @@ import redis
 
 from flagware import Ruleset
 from flagware.stores.redis import RedisStore
+from flagware.testing import DOC_A, DOC_B, canonical
 from tests.redis_server import redis_binary
 from tests.redis_topologies import ClusterSetup, cluster_setup
 from tests.stored import keys
-from tests.stores.contract import DOC_A, DOC_B, canonical
 
 WAIT = 30.0
 
@@ -83,7 +83,7 @@ def test_writes_notifications_and_history_work(
     follower = open_store(sharded_pubsub=sharded)
     assert "cluster" in writer.describe()
     assert follower.ruleset() == Ruleset.from_dict(DOC_A)
-    version = writer.save(DOC_B, actor="alice")
+    version = writer.save(DOC_B, actor="alice").version
     assert wait_until(lambda: follower.ruleset() == Ruleset.from_dict(DOC_B))
     assert follower.version == version
     follower.set_enabled("beta", False, actor="bob")
@@ -99,7 +99,7 @@ def test_from_cluster_takes_node_addresses(cluster: ClusterSetup, namespace: str
         cluster.addresses[:1], namespace=namespace, snapshot_path=False, bootstrap=DOC_A
     ) as store:
         assert store.health().source == "redis"
-        assert store.save(DOC_B) == 2
+        assert store.save(DOC_B).version == 2
 
 
 def test_a_restart_of_the_node_holding_the_namespace_is_survived(
@@ -107,7 +107,7 @@ def test_a_restart_of_the_node_holding_the_namespace_is_survived(
 ) -> None:
     writer = open_store(bootstrap=DOC_A, poll_interval=0.5)
     follower = open_store(poll_interval=0.5)
-    version = writer.save(DOC_B)
+    version = writer.save(DOC_B).version
     assert wait_until(lambda: follower.version == version)
     node = cluster.node_of(keys(namespace)[0])
 
@@ -123,7 +123,7 @@ def test_a_restart_of_the_node_holding_the_namespace_is_survived(
         stored = raw.hget(keys(namespace)[0], "doc")
     assert stored is not None
     assert Ruleset.from_dict(json.loads(stored)) == Ruleset.from_dict(DOC_B)
-    after = writer.set_flag("after_restart", {"strategies": [{"type": "everyone"}]})
+    after = writer.set_flag("after_restart", {"strategies": [{"type": "everyone"}]}).version
     assert wait_until(lambda: follower.version == after)
     assert "after_restart" in follower.ruleset().flags
     assert follower.ruleset().to_dict() == writer.ruleset().to_dict()

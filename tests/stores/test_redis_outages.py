@@ -96,7 +96,7 @@ def seed(url: str, namespace: str, tmp_path: Path) -> int:
         url, namespace=namespace, snapshot_path=tmp_path / "seed-snapshot.json"
     ) as writer:
         writer.save(DOC, actor="seed")
-        return writer.set_flag("acct_flag", ACCT_FLAG, actor="seed")
+        return writer.set_flag("acct_flag", ACCT_FLAG, actor="seed").version
 
 
 @contextlib.contextmanager
@@ -338,7 +338,7 @@ def test_gunicorn_workers_serve_through_a_redis_crash_and_restore_it(
 
             with writer_store(server.url, namespace, tmp_path) as writer:
                 assert writer.version == version
-                new_version = writer.set_flag("new_flag", NEW_FLAG, actor="after-recovery")
+                new_version = writer.set_flag("new_flag", NEW_FLAG, actor="after-recovery").version
             assert new_version == version + 1
             app.until_every_worker(
                 lambda a: a["flags"] == EXPECTED_NEW and a["version"] == new_version
@@ -416,7 +416,7 @@ def test_requests_stay_prompt_while_redis_hangs(
         finally:
             server.resume()
         with writer_store(server.url, namespace, tmp_path) as writer:
-            new_version = writer.set_flag("new_flag", NEW_FLAG)
+            new_version = writer.set_flag("new_flag", NEW_FLAG).version
         assert wait_until(lambda: timed_get(client)[1]["flags"] == EXPECTED_NEW)
         assert store.version == new_version
         assert wait_until(lambda: store.health().connected and store.health().stale_since is None)
@@ -445,7 +445,7 @@ def test_poll_applies_a_version_whose_message_was_lost(
         client.pubsub(ignore_subscribe_messages=True) as listener,
     ):
         # First a normal write: the follower is subscribed and in its steady loop.
-        published = writer.set_flag("acct_flag", ACCT_FLAG | {"description": "v3"})
+        published = writer.set_flag("acct_flag", ACCT_FLAG | {"description": "v3"}).version
         assert wait_until(lambda: store.version == published)
         listener.subscribe(channel)
         assert wait_until(lambda: listener.get_message(timeout=0.1) is None, timeout=5)
@@ -485,7 +485,7 @@ def edit(t):
         name = f"p{index}_t{t}_{i:03d}"
         try:
             versions.append(store.set_flag(
-                name, {"strategies": [{"type": "accounts", "ids": [name]}]}, actor=name))
+                name, {"strategies": [{"type": "accounts", "ids": [name]}]}, actor=name).version)
         except Exception as exc:
             errors.append(f"{name}: {type(exc).__name__}: {exc}")
 workers = [threading.Thread(target=edit, args=(t,)) for t in range(threads)]
@@ -510,7 +510,7 @@ def test_concurrent_edits_from_eight_processes_all_land_once(
     with RedisStore.from_url(
         redis_server.url, namespace=namespace, snapshot_path=False, history_length=100000
     ) as store:
-        initial = store.save(DOC, actor="seed")
+        initial = store.save(DOC, actor="seed").version
     workdir = tmp_path / "writers"
     workdir.mkdir()
     procs: list[subprocess.Popen[str]] = []
@@ -586,7 +586,7 @@ def test_preloaded_store_follows_changes_in_every_gunicorn_worker(
         assert app.proc.pid not in app.workers
         app.until_every_worker(lambda a: a["version"] == version and a["flags"] == EXPECTED)
         with writer_store(server.url, namespace, tmp_path) as writer:
-            new_version = writer.set_flag("new_flag", NEW_FLAG)
+            new_version = writer.set_flag("new_flag", NEW_FLAG).version
         app.until_every_worker(lambda a: a["version"] == new_version and a["flags"] == EXPECTED_NEW)
         assert children_of(app.proc.pid) == app.workers
 
@@ -638,7 +638,7 @@ def test_a_forked_child_follows_changes_made_after_the_fork(
         try:
             os.close(write_fd)
             assert _read_line(read_fd, WAIT) == "ready\n"
-            new_version = store.set_flag("new_flag", NEW_FLAG)
+            new_version = store.set_flag("new_flag", NEW_FLAG).version
             report = _read_line(read_fd, WAIT + 10)
             assert report.split(" ", 1)[0] == str(new_version), report
         finally:
@@ -734,7 +734,7 @@ def test_stores_that_all_found_redis_empty_restore_it_once(
             assert int(client.hget(key, "version") or 0) == version
             assert json.loads(client.hget(key, "doc") or "null") == original
         for store in stores:
-            store._sync()
+            store.refresh()
             assert store.version == version
             assert store.ruleset().to_dict() == original
     finally:
@@ -771,11 +771,11 @@ def test_a_store_ahead_of_the_restored_version_still_follows_later_changes(
             doc = ahead.ruleset().to_dict()
             doc["flags"]["extra"] = NEW_FLAG
             write_ruleset(client, namespace, json.dumps(doc), version + 1, publish=False)
-            ahead._sync()  # ``ahead`` polled; ``behind`` lost the message (no PUBLISH)
+            ahead.refresh()  # ``ahead`` polled; ``behind`` lost the message (no PUBLISH)
             assert (ahead.version, behind.version) == (version + 1, version)
             client.delete(key, audit)  # data loss; ``behind`` notices first
             assert behind._restore_missing()
-            ahead._sync()
+            ahead.refresh()
         with writer_store(server.url, namespace, tmp_path) as writer:
             writer.set_flag("after_recovery", NEW_FLAG)
             latest = writer.ruleset().to_dict()

@@ -17,8 +17,8 @@ import pytest
 
 from flagware import Ruleset, StoreError
 from flagware.stores.redis import RedisStore
+from flagware.testing import DOC_A, DOC_B
 from tests.redis_topologies import SentinelSetup, sentinel_setup
-from tests.stores.contract import DOC_A, DOC_B
 from tests.stores.test_redis_outages import ACCT_FLAG, EXPECTED, Hammer, gunicorn, seed
 
 WAIT = 30.0
@@ -50,11 +50,11 @@ def test_a_sentinel_url_and_from_sentinel_reach_the_same_master(
     )
     try:
         assert "sentinel 'mymaster'" in by_url.describe()
-        version = by_url.save(DOC_A, actor="alice")
+        version = by_url.save(DOC_A, actor="alice").version
         # No poll for 10 minutes: the change arrives by pub/sub from the master.
         assert wait_until(lambda: by_args.ruleset() == Ruleset.from_dict(DOC_A))
         assert by_args.version == version
-        assert by_args.save(DOC_B) == version + 1
+        assert by_args.save(DOC_B).version == version + 1
         assert [(c.version, c.actor) for c in by_url.history()][-1] == (version, "alice")
     finally:
         by_url.close()
@@ -73,7 +73,7 @@ def test_a_write_is_acknowledged_only_once_a_replica_has_it(
                 store.save(DOC_B)
         finally:
             sentinels.replicas[0].resume()
-        assert store.save(DOC_A) > 0
+        assert store.save(DOC_A).version > 0
     finally:
         store.close()
 
@@ -97,7 +97,7 @@ class Writer:
             try:
                 version = self.store.set_flag(
                     "acct_flag", {**ACCT_FLAG, "description": description}
-                )
+                ).version
             except StoreError:
                 self.refused += 1
                 time.sleep(0.05)

@@ -1,14 +1,8 @@
-"""The contract every Store must meet, as a reusable test class.
-
-Subclass :class:`StoreContract` in a ``test_*.py`` module as ``TestSomethingStore`` and
-override the ``make_store`` fixture: it returns a factory that builds a fresh store holding
-a given ruleset document (and closes what it built at teardown).
-"""
+"""The write half of the store contract: validated, compare-and-set, audited."""
 
 from __future__ import annotations
 
 import copy
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,65 +12,19 @@ import pytest
 
 from flagware import (
     Account,
-    Change,
-    Engine,
+    Commit,
+    FlagwareError,
     Ruleset,
     RulesetError,
     Store,
     StoreError,
+    UnknownFlag,
+    UnknownVersion,
     VersionConflict,
 )
+from flagware.testing.documents import ACCOUNT, DOC_A, DOC_B, INVALID, canonical, entries
 
-StoreFactory = Callable[[dict[str, Any]], Store]
-
-DOC_A: dict[str, Any] = {
-    "schema": 1,
-    "test_users": ["tester"],
-    "unknown": "released",
-    "flags": {
-        "beta": {"strategies": [{"type": "accounts", "ids": ["acct-1"]}]},
-        "ab": {
-            "strategies": [{"type": "percentage", "percent": 50}],
-            "variants": {"control": 50, "green": 50},
-        },
-    },
-}
-DOC_B: dict[str, Any] = {
-    "schema": 1,
-    "test_users": [],
-    "unknown": "hidden",
-    "flags": {
-        "beta": {"strategies": [{"type": "everyone"}]},
-        "launch": {
-            "description": "Launch day",
-            "strategies": [
-                {"type": "schedule", "after": "2026-12-01T00:00:00Z"},
-                {
-                    "type": "attribute",
-                    "attribute": "country",
-                    "op": "in",
-                    "values": ["NL", "DE"],
-                    "when": [{"attribute": "plan", "op": "eq", "values": ["pro"]}],
-                },
-            ],
-        },
-        "old": {"enabled": False, "strategies": []},
-    },
-}
-INVALID: dict[str, Any] = {
-    "flags": {"beta": {"strategies": [{"type": "percentage", "percent": 150}]}}
-}
-ACCOUNT = Account(id="acct-2", attributes={"country": "NL", "plan": "pro"})
-
-
-def canonical(doc: dict[str, Any]) -> dict[str, Any]:
-    """The canonical form of a document, as stores record and return it."""
-    return Ruleset.from_dict(doc).to_dict()
-
-
-def entries(store: Store) -> list[Change]:
-    """Every recorded change, newest first."""
-    return store.history(limit=10_000)
+__all__ = ["WriteContract"]
 
 
 class WriteContract:
@@ -89,22 +37,22 @@ class WriteContract:
 
     def test_save_returns_the_new_version(self, store: Store) -> None:
         before = store.version
-        version = store.save(DOC_B)
+        version = store.save(DOC_B).version
         assert version == before + 1
         assert store.version == version
-        assert store.save(DOC_A) == version + 1
+        assert store.save(DOC_A).version == version + 1
         assert store.version == version + 1
 
     def test_an_edit_that_changes_nothing_writes_nothing(self, store: Store) -> None:
         version, history = store.version, len(store.history())
-        assert store.update(lambda doc: None) == version
+        assert store.update(lambda doc: None).version == version
         store.add_test_user(sorted(store.ruleset().test_users)[0])
-        assert store.save(store.ruleset().to_dict()) == version
+        assert store.save(store.ruleset().to_dict()).version == version
         assert (store.version, len(store.history())) == (version, history)
-        assert store.add_test_user("someone-new") == version + 1
+        assert store.add_test_user("someone-new").version == version + 1
 
     def test_save_with_the_current_expected_version(self, store: Store) -> None:
-        version = store.save(DOC_B, expected_version=store.version)
+        version = store.save(DOC_B, expected_version=store.version).version
         assert store.version == version
         assert store.ruleset() == Ruleset.from_dict(DOC_B)
 
@@ -127,6 +75,42 @@ class WriteContract:
             store.save(INVALID)
         assert entries(store) == recorded
 
+    def test_a_write_returns_what_it_did(self, store: Store) -> None:
+        before = store.ruleset().to_dict()
+        commit = store.save(DOC_B)
+        assert commit == Commit(store.version, True, before)
+        assert commit.before == before
+        same = store.save(DOC_B)
+        assert (same.version, same.changed) == (commit.version, False)
+        assert same.before == canonical(DOC_B)
+
+    def test_every_store_reports_its_health(self, store: Store) -> None:
+        health = store.health()
+        assert health.connected
+        assert health.version == store.version
+        assert health.stale_since is None
+        assert (health.last_error, health.problem) == (None, None)
+        assert health.source not in ("snapshot", "bootstrap", "fail-closed")
+
+    def test_missing_flags_and_versions_are_flagware_key_errors(self, store: Store) -> None:
+        recorded = len(entries(store))
+        writes: list[Callable[[], Commit]] = [
+            lambda: store.delete_flag("no_such_flag"),
+            lambda: store.set_enabled("no_such_flag", False),
+        ]
+        for write in writes:
+            with pytest.raises(UnknownFlag) as caught:
+                write()
+            assert isinstance(caught.value, KeyError)
+            assert isinstance(caught.value, FlagwareError)
+            assert caught.value.name == "no_such_flag"
+            assert str(caught.value) == "no flag named 'no_such_flag'"
+        with pytest.raises(UnknownVersion) as missing:
+            store.restore(10**9)
+        assert isinstance(missing.value, KeyError)
+        assert missing.value.version == 10**9
+        assert len(entries(store)) == recorded
+
     # --- update ----------------------------------------------------------------------------
 
     def test_update_applies_a_function_to_the_latest_document(self, store: Store) -> None:
@@ -138,7 +122,7 @@ class WriteContract:
             doc["flags"]["beta"]["description"] = "edited"
             doc["test_users"].append("qa")
 
-        version = store.update(change, actor="alice")
+        version = store.update(change, actor="alice").version
         assert given == [canonical(DOC_B)]
         assert store.version == version
         expected = copy.deepcopy(DOC_B)
@@ -149,7 +133,7 @@ class WriteContract:
         assert store.engine().evaluate_all(Account(id="qa")).is_enabled("launch")
 
     def test_update_may_return_a_new_document(self, store: Store) -> None:
-        version = store.update(lambda doc: {"unknown": "hidden", "flags": {"fresh": {}}})
+        version = store.update(lambda doc: {"unknown": "hidden", "flags": {"fresh": {}}}).version
         assert store.version == version
         assert set(store.ruleset().flags) == {"fresh"}
         assert store.ruleset().unknown == "hidden"
@@ -182,7 +166,7 @@ class WriteContract:
 
     def test_set_flag_adds_a_flag(self, store: Store) -> None:
         flag = {"description": "New", "strategies": [{"type": "accounts", "ids": ["acct-2"]}]}
-        version = store.set_flag("new", flag)
+        version = store.set_flag("new", flag).version
         assert store.version == version
         assert set(store.ruleset().flags) == {"beta", "ab", "new"}
         assert store.ruleset().to_dict()["flags"]["new"] == flag
@@ -230,7 +214,7 @@ class WriteContract:
         assert store.version == version
 
     def test_delete_flag(self, store: Store) -> None:
-        version = store.delete_flag("beta")
+        version = store.delete_flag("beta").version
         assert store.version == version
         assert set(store.ruleset().flags) == {"ab"}
         # DOC_A releases unknown flags: a deleted flag follows that policy.
@@ -247,12 +231,12 @@ class WriteContract:
     def test_set_enabled_flips_the_kill_switch(self, store: Store) -> None:
         tester, insider = Account(id="tester"), Account(id="acct-1")
         assert store.engine().is_released_to("beta", insider)
-        version = store.set_enabled("beta", False)
+        version = store.set_enabled("beta", False).version
         assert store.version == version
         assert store.ruleset().to_dict()["flags"]["beta"]["enabled"] is False
         assert not store.engine().is_released_to("beta", insider)
         assert not store.engine().evaluate_all(tester).is_enabled("beta")  # test users too
-        assert store.set_enabled("beta", True) == version + 1
+        assert store.set_enabled("beta", True).version == version + 1
         assert store.ruleset().to_dict()["flags"]["beta"] == DOC_A["flags"]["beta"]
         assert store.engine().is_released_to("beta", insider)
         assert store.engine().evaluate_all(tester).is_enabled("beta")
@@ -266,11 +250,11 @@ class WriteContract:
     def test_add_and_remove_test_users(self, store: Store) -> None:
         qa = Account(id="qa")
         assert not store.engine().evaluate_all(qa).is_enabled("beta")
-        version = store.add_test_user("qa")
+        version = store.add_test_user("qa").version
         assert store.version == version
         assert store.ruleset().test_users == frozenset({"tester", "qa"})
         assert store.engine().evaluate_all(qa).is_enabled("beta")
-        assert store.remove_test_user("tester") == version + 1
+        assert store.remove_test_user("tester").version == version + 1
         assert store.ruleset().test_users == frozenset({"qa"})
         assert not store.engine().evaluate_all(Account(id="tester")).is_enabled("beta")
         store.remove_test_user("qa")
@@ -352,7 +336,7 @@ class WriteContract:
         store.save(DOC_B)
         store.set_flag("new", {})
         latest = store.version
-        version = store.restore(original, actor="erin")
+        version = store.restore(original, actor="erin").version
         assert version == latest + 1
         assert store.version == version
         assert store.ruleset() == Ruleset.from_dict(DOC_A)
@@ -364,7 +348,7 @@ class WriteContract:
         assert set(newest.summary["flags_added"]) == {"ab"}
         assert set(newest.summary["flags_removed"]) == {"launch", "old", "new"}
         # What was restored over stays in the history, and can itself be restored.
-        assert store.restore(latest) == version + 1
+        assert store.restore(latest).version == version + 1
         assert set(store.ruleset().flags) == {"beta", "launch", "old", "new"}
 
     def test_restore_of_an_unknown_version_raises_key_error(self, store: Store) -> None:
@@ -407,158 +391,3 @@ class WriteContract:
         assert all(c.action == "set_flag" for c in new)
         added = [name for c in new for name in c.summary.get("flags_added", [])]
         assert sorted(added) == sorted(names)
-
-
-class StoreContract(WriteContract):
-    """Tests any Store must pass; subclasses provide ``make_store``."""
-
-    @pytest.fixture
-    def make_store(self) -> StoreFactory:
-        raise NotImplementedError("override the make_store fixture")
-
-    @pytest.fixture
-    def store(self, make_store: StoreFactory) -> Store:
-        return make_store(DOC_A)
-
-    # --- reading ---------------------------------------------------------------------------
-
-    def test_ruleset_is_the_loaded_document(self, store: Store) -> None:
-        assert store.ruleset() == Ruleset.from_dict(DOC_A)
-        assert store.ruleset().to_dict() == DOC_A
-
-    def test_ruleset_is_served_from_memory(self, store: Store) -> None:
-        first = store.ruleset()
-        assert store.ruleset() is first
-        assert store.engine() is store.engine()
-
-    def test_engine_matches_the_ruleset(self, store: Store) -> None:
-        engine = store.engine()
-        assert isinstance(engine, Engine)
-        assert engine.ruleset is store.ruleset()
-        assert engine.is_released_to("beta", Account(id="acct-1"))
-        assert not engine.is_released_to("beta", ACCOUNT)
-        assert engine.evaluate_all(Account(id="tester")).enabled_flags() == {"beta", "ab"}
-
-    def test_version_starts_positive(self, store: Store) -> None:
-        assert store.version >= 1
-
-    # --- saving ----------------------------------------------------------------------------
-
-    def test_save_a_document_replaces_the_ruleset(self, store: Store) -> None:
-        store.save(DOC_B)
-        assert store.ruleset() == Ruleset.from_dict(DOC_B)
-        assert store.engine().ruleset is store.ruleset()
-        assert store.engine().evaluate_all(ACCOUNT).as_dict() == {
-            "beta": True,
-            "launch": True,
-            "old": False,
-        }
-        assert not store.engine().evaluate_all(ACCOUNT).is_enabled("not_defined")
-
-    def test_save_a_ruleset_replaces_the_ruleset(self, store: Store) -> None:
-        replacement = Ruleset.from_dict(DOC_B)
-        store.save(replacement)
-        assert store.ruleset() == replacement
-        assert set(store.ruleset().flags) == {"beta", "launch", "old"}
-
-    def test_save_replaces_the_whole_ruleset(self, store: Store) -> None:
-        store.save({"flags": {"only": {}}})
-        assert set(store.ruleset().flags) == {"only"}
-        assert store.ruleset().test_users == frozenset()
-
-    def test_version_increases_with_each_save(self, store: Store) -> None:
-        versions = [store.version]
-        for doc in (DOC_B, DOC_A, DOC_B):
-            store.save(doc)
-            versions.append(store.version)
-        assert versions == sorted(set(versions))
-
-    def test_invalid_document_is_rejected_and_the_old_ruleset_kept(self, store: Store) -> None:
-        before, engine, version = store.ruleset(), store.engine(), store.version
-        with pytest.raises(RulesetError, match=r"flags\.beta\.strategies\[0\]\.percent"):
-            store.save(INVALID)
-        assert store.ruleset() is before
-        assert store.engine() is engine
-        assert store.version == version
-
-    def test_unknown_strategy_type_is_rejected(self, store: Store) -> None:
-        with pytest.raises(RulesetError, match="no_such_strategy"):
-            store.save({"flags": {"x": {"strategies": [{"type": "no_such_strategy"}]}}})
-        assert store.ruleset() == Ruleset.from_dict(DOC_A)
-
-    def test_a_later_store_reads_what_was_saved(
-        self, store: Store, make_store: StoreFactory
-    ) -> None:
-        store.save(DOC_B)
-        assert make_store(store.ruleset().to_dict()).ruleset() == store.ruleset()
-
-    # --- subscribing -----------------------------------------------------------------------
-
-    def test_listeners_receive_the_new_ruleset(self, store: Store) -> None:
-        received: list[Ruleset] = []
-        store.subscribe(received.append)
-        store.save(DOC_B)
-        assert received
-        assert received[-1] == Ruleset.from_dict(DOC_B)
-        assert received[-1] is store.ruleset()
-
-    def test_listeners_see_the_change_already_applied(self, store: Store) -> None:
-        seen: list[bool] = []
-        store.subscribe(lambda ruleset: seen.append(store.ruleset() is ruleset))
-        store.save(DOC_B)
-        assert seen
-        assert all(seen)
-
-    def test_rejected_save_notifies_nobody(self, store: Store) -> None:
-        received: list[Ruleset] = []
-        store.subscribe(received.append)
-        with pytest.raises(RulesetError):
-            store.save(INVALID)
-        assert received == []
-
-    def test_unsubscribe(self, store: Store) -> None:
-        received: list[Ruleset] = []
-        unsubscribe = store.subscribe(received.append)
-        store.save(DOC_B)
-        count = len(received)
-        unsubscribe()
-        unsubscribe()  # a second call is harmless
-        store.save(DOC_A)
-        assert len(received) == count
-
-    def test_raising_listener_does_not_break_save(
-        self, store: Store, caplog: pytest.LogCaptureFixture
-    ) -> None:
-        def broken(ruleset: Ruleset) -> None:
-            raise RuntimeError("listener bug")
-
-        received: list[Ruleset] = []
-        store.subscribe(broken)
-        store.subscribe(received.append)
-        with caplog.at_level(logging.ERROR, logger="flagware"):
-            store.save(DOC_B)
-        assert store.ruleset() == Ruleset.from_dict(DOC_B)
-        assert received
-        assert received[-1] == Ruleset.from_dict(DOC_B)
-        assert any(
-            r.name == "flagware" and r.exc_info and "listener bug" in str(r.exc_info[1])
-            for r in caplog.records
-        )
-
-    # --- closing ---------------------------------------------------------------------------
-
-    def test_close_is_idempotent_and_keeps_the_ruleset_readable(self, store: Store) -> None:
-        store.save(DOC_B)
-        store.close()
-        store.close()
-        assert store.ruleset() == Ruleset.from_dict(DOC_B)
-        assert store.engine().is_released_to("beta", ACCOUNT)
-
-    def test_context_manager_closes(self, make_store: StoreFactory) -> None:
-        with make_store(DOC_A) as store:
-            assert store.ruleset() == Ruleset.from_dict(DOC_A)
-        store.close()
-        assert store.ruleset() == Ruleset.from_dict(DOC_A)
-
-    def test_repr_mentions_the_version(self, store: Store) -> None:
-        assert f"version {store.version}" in repr(store)

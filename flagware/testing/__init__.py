@@ -1,0 +1,42 @@
+"""The contract every Store must meet, as a reusable pytest class (needs pytest).
+
+A backend author runs it against a store on their backend: subclass
+:class:`StoreContract` in a ``test_*.py`` module as ``TestSomethingStore`` and override
+the ``make_store`` fixture; it returns a factory that builds a fresh store holding a given
+ruleset document (and closes what it built at teardown)::
+
+    import pytest
+    from flagware import Store
+    from flagware.testing import StoreContract
+
+    class TestPostgresStore(StoreContract):
+        @pytest.fixture
+        def make_store(self, database):
+            stores = []
+            def make(doc):
+                store = Store(PostgresBackend(database, doc), poll_interval=0.1)
+                stores.append(store)
+                return store
+            yield make
+            for store in stores:
+                store.close()
+
+flagware runs the same class against its memory, file and Redis stores.
+"""
+
+from __future__ import annotations
+
+from flagware.testing.contract import StoreContract
+from flagware.testing.documents import ACCOUNT, DOC_A, DOC_B, INVALID, StoreFactory, canonical
+from flagware.testing.writes import WriteContract
+
+__all__ = [
+    "ACCOUNT",
+    "DOC_A",
+    "DOC_B",
+    "INVALID",
+    "StoreContract",
+    "StoreFactory",
+    "WriteContract",
+    "canonical",
+]
