@@ -21,8 +21,7 @@ from flagware.account import Account
 from flagware.admin.auth import Authenticator
 from flagware.asgi import FlagwareMiddleware
 from flagware.context import current_flags
-from flagware.ruleset import Ruleset
-from flagware.ruleset.documents import decode_document
+from flagware.ruleset import Ruleset, parse_text
 from flagware.stores.store import Store
 
 __all__ = ["DEMO_ACCOUNTS", "demo_app", "demo_ruleset"]
@@ -43,7 +42,7 @@ DEMO_ACCOUNTS = {
 def demo_ruleset() -> Ruleset:
     """The built-in example ruleset (shipped in the package as ``demo_rules.yaml``)."""
     text = resources.files("flagware.cli").joinpath("demo_rules.yaml").read_text("utf-8")
-    return Ruleset.from_dict(decode_document(text, "yaml", source="demo_rules.yaml"))
+    return parse_text(text, "yaml", source="demo_rules.yaml")
 
 
 def lookup_account(account_id: str) -> Account | None:

@@ -18,8 +18,8 @@ from typing import Any
 
 from flagware.engine import Clock
 from flagware.errors import RulesetError, StoreError, StoreUnavailable
-from flagware.ruleset import MAX_DOCUMENT_BYTES, Ruleset
-from flagware.ruleset.documents import decode_document, dump_document, format_of
+from flagware.ruleset import MAX_DOCUMENT_BYTES, Ruleset, parse_text
+from flagware.ruleset.documents import dump_document, format_of
 from flagware.stores.audit import Change, LocalHistory
 from flagware.stores.backend import BaseBackend, Committed, Latest, Loaded, Served, Unservable
 from flagware.stores.store import HISTORY_LENGTH, Store
@@ -92,8 +92,7 @@ class FileBackend(BaseBackend):
                 self._failing = False
                 return None
             try:
-                doc = decode_document(data, self._format, source=str(self.path))
-                ruleset = Ruleset.from_dict(doc, source=str(self.path))
+                ruleset = parse_text(data, self._format, source=str(self.path))
             except RulesetError as exc:
                 self._failing = True
                 raise Unservable(

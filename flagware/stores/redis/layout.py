@@ -18,10 +18,11 @@ same way, so a compare-and-set can name a hash that is *corrupt* and replace it.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+
+from flagware.ruleset import canonical_json
 
 if TYPE_CHECKING:
     from flagware.ruleset import Ruleset
@@ -195,7 +196,7 @@ class Stored:
 
 def document_bytes(ruleset: Ruleset) -> bytes:
     """A ruleset as Redis stores it (compact JSON)."""
-    return json.dumps(ruleset.to_dict(), separators=(",", ":")).encode()
+    return canonical_json(ruleset.to_dict()).encode()
 
 
 def at_the_limit(keys: Keys) -> str:
