@@ -98,4 +98,4 @@ def test_schema_and_validation_accept_regex_conditions_at_their_limits(when: boo
 
 
 def test_the_limits_a_schema_cannot_express_are_pointed_at() -> None:
-    assert "flagware.ruleset.parse.LIMITS" in shipped_schema()["$comment"]
+    assert "flagware.ruleset.limits.LIMITS" in shipped_schema()["$comment"]
