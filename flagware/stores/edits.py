@@ -7,6 +7,7 @@ for a name that is not there.
 
 from __future__ import annotations
 
+import abc
 import copy
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,15 +23,17 @@ __all__ = ["Edits"]
 ChangeFunction = Callable[[dict[str, Any]], dict[str, Any] | Ruleset | None]
 
 
-class Edits:
-    """Named edits over ``update`` and ``save`` (which the store provides)."""
+class Edits(abc.ABC):
+    """Named edits over ``update`` and ``save``, which the store provides."""
 
+    @abc.abstractmethod
     def update(
         self, change: ChangeFunction, *, actor: str | None = None, action: str = "update",
         attempts: int = 50,
     ) -> Commit:  # fmt: skip
-        raise NotImplementedError
+        """Apply ``change`` to the latest document, compare-and-set."""
 
+    @abc.abstractmethod
     def save(
         self,
         ruleset: RulesetLike,
@@ -39,10 +42,11 @@ class Edits:
         expected_version: int | None = None,
         action: str = "save",
     ) -> Commit:
-        raise NotImplementedError
+        """Validate, then replace the whole ruleset."""
 
+    @abc.abstractmethod
     def _recorded(self) -> list[Change]:
-        raise NotImplementedError
+        """Every recorded change, newest first."""
 
     def set_flag(self, name: str, flag: Mapping[str, Any], *, actor: str | None = None) -> Commit:
         """Add or replace one flag (its document form, e.g. ``{"strategies": [...]}``)."""

@@ -34,15 +34,16 @@ def load_bootstrap(bootstrap: RulesetLike | str | os.PathLike[str] | None) -> Ru
 
 
 def cold_start(
-    snapshot: Snapshot | None, bootstrap: Ruleset | None, describe: str
+    snapshot: Snapshot | None, bootstrap: Ruleset | None, describe: str, label: str
 ) -> tuple[int, Ruleset, str]:
     """The version, ruleset and source to serve when the backend gave nothing."""
     kept = snapshot.read() if snapshot is not None else None
     if kept is not None:
         version, ruleset = kept
         logger.warning(
-            "flagware: %s cannot load from its backend; serving the snapshot of version %d (%s)",
+            "flagware: %s cannot load from %s; serving the snapshot of version %d (%s)",
             describe,
+            label,
             version,
             snapshot.path if snapshot is not None else "",
         )
@@ -51,9 +52,10 @@ def cold_start(
         logger.warning("flagware: %s serves its bootstrap ruleset", describe)
         return 0, bootstrap, "bootstrap"
     logger.error(
-        "flagware: %s has no ruleset (its backend unavailable or empty, no snapshot, no "
+        "flagware: %s has no ruleset (%s unavailable or empty, no snapshot, no "
         "bootstrap): FAILING CLOSED, every flag is off for everyone, test users "
         "included, until a ruleset is loaded",
         describe,
+        label,
     )
     return 0, FAIL_CLOSED, "fail-closed"

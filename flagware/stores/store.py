@@ -261,7 +261,9 @@ class Store(Edits):
         except StoreUnavailable as exc:
             self._note_disconnected(exc)
         if self._current is None:
-            version, ruleset, source = cold_start(self._snapshot, self._bootstrap, self.describe())
+            version, ruleset, source = cold_start(
+                self._snapshot, self._bootstrap, self.describe(), self._backend.label
+            )
             self._apply_if_newer(Loaded(version, ruleset), source)
 
     def _served(self) -> Served | None:
@@ -352,6 +354,9 @@ class Store(Edits):
         holding the write lock may wait for the sync lock.
         """
         backend = self._backend.name
+        current = self._current
+        if current is not None and loaded.version < current.version:
+            return False  # never compile what cannot be applied
         engine = Engine(loaded.ruleset, clock=self._clock)
         with self._swap_lock:
             current = self._current
