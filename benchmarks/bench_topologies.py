@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_middleware import hundred_flag_document  # noqa: E402
 
 import flagware  # noqa: E402
-from flagware.stores import follow as redis_module  # noqa: E402
+from flagware.stores import _follow as redis_module  # noqa: E402
 from tests.redis_server import RedisServer, redis_binary  # noqa: E402
 from tests.redis_topologies import cluster_setup, sentinel_setup  # noqa: E402
 

@@ -2,8 +2,10 @@
 
 ``store`` is the facade every backend shares (the compiled-engine swap, the write API,
 subscriptions, health); ``backend`` the protocol a backend implements; ``memory``,
-``file`` and ``redis`` the backends; ``follow``, ``snapshot`` and ``failsafe`` the parts a
-shared backend composes; ``audit`` the recorded history.
+``file`` and ``redis`` the backends; ``audit`` the recorded history. The parts the facade
+composes for a shared backend are private: ``_follow`` (the follower thread),
+``_snapshot`` (last known good on disk), ``_failsafe`` (the cold start), ``_health`` and
+``_edits`` (the named edits).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A store owns the current ruleset *and* its compiled :class:`~flagware.Engine`, swapped
 together as one object, so a request always evaluates a consistent pair and never waits
 for I/O. Where the ruleset lives is the :class:`~flagware.stores.backend.Backend`'s job;
-a shared backend is followed by a :class:`~flagware.stores.follow.Follower`, snapshotted
+a shared backend is followed by a :class:`~flagware.stores._follow.Follower`, snapshotted
 to disk and started fail-safe by this facade, whichever backend it is.
 """
 
@@ -29,13 +29,13 @@ from flagware.errors import (
 from flagware.ruleset import MAX_DOCUMENT_BYTES, Ruleset, canonical_json
 from flagware.ruleset.documents import copy_document
 from flagware.ruleset.load import RulesetLike, coerce_ruleset
+from flagware.stores._edits import ChangeFunction, Edits
+from flagware.stores._failsafe import cold_start
+from flagware.stores._follow import Follower
+from flagware.stores._health import Health, Tracker
+from flagware.stores._snapshot import Snapshot
 from flagware.stores.audit import Change
 from flagware.stores.backend import Backend, Commit, Loaded, Served, Unservable
-from flagware.stores.edits import ChangeFunction, Edits
-from flagware.stores.failsafe import cold_start
-from flagware.stores.follow import Follower
-from flagware.stores.health import Health, Tracker
-from flagware.stores.snapshot import Snapshot
 
 __all__ = ["DEFAULT_ACTOR", "Health", "RulesetLike", "Store", "coerce_ruleset"]
 

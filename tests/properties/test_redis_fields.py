@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from flagware import Ruleset
 from flagware.stores.redis import RedisStore
-from flagware.stores.redis.layout import MAX_VERSION
+from flagware.stores.redis._layout import MAX_VERSION
 from tests.redis_server import RedisServer
 from tests.stored import digest, keys
 

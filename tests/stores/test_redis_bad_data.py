@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from flagware import Ruleset, RulesetError, StoreError
 from flagware.cli.app import cli
 from flagware.stores.redis import RedisStore
-from flagware.stores.redis.layout import MAX_VERSION
+from flagware.stores.redis._layout import MAX_VERSION
 from flagware.testing import DOC_A, DOC_B, canonical
 from tests.redis_server import RedisServer
 from tests.stored import digest, keys, write_ruleset

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from flagware import RedisStore
-from flagware.stores.redis.clients import factory_from_url
+from flagware.stores.redis._clients import factory_from_url
 
 TIMEOUTS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
 

@@ -1,9 +1,9 @@
 """The Redis store: one ruleset per namespace, shared by every process (extra ``redis``).
 
 ``store`` is the RedisStore facade and its constructors; ``backend`` the Backend on one
-namespace; ``recovery`` what a process makes of bad or lost data; ``layout`` and
-``scripts`` the keys and the Lua that change them; ``clients`` one server, Sentinel and
-Cluster clients from URLs.
+namespace. Private: ``_recovery`` (what a process makes of bad or lost data), ``_layout``
+and ``_scripts`` (the keys, and the Lua that changes them), ``_clients`` (one server,
+Sentinel and Cluster clients from URLs).
 """
 
 from __future__ import annotations

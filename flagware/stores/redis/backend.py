@@ -3,7 +3,7 @@
 Every call is one atomic Lua script or one plain read; Redis failures become
 :class:`~flagware.StoreUnavailable` in one place (:meth:`RedisBackend.unavailable`). What a
 follower does with what it reads, including the rules after Redis lost data, is in
-:mod:`.recovery`.
+:mod:`._recovery`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import redis
 
 from flagware.errors import RulesetError, StoreError, StoreUnavailable, WriteContention
 from flagware.ruleset import MAX_DOCUMENT_BYTES, Ruleset, parse_text
+from flagware.stores._follow import RECONNECT_MAX
+from flagware.stores._snapshot import Snapshot
 from flagware.stores.audit import Change, parse_audit_entry, summarize
 from flagware.stores.backend import (
     BaseBackend,
@@ -28,10 +30,12 @@ from flagware.stores.backend import (
     Served,
     Unservable,
 )
-from flagware.stores.follow import RECONNECT_MAX
-from flagware.stores.redis import clients, layout, recovery, scripts
-from flagware.stores.redis.clients import Client, ClientFactory
-from flagware.stores.redis.layout import (
+from flagware.stores.redis import _clients as clients
+from flagware.stores.redis import _layout as layout
+from flagware.stores.redis import _recovery as recovery
+from flagware.stores.redis import _scripts as scripts
+from flagware.stores.redis._clients import Client, ClientFactory
+from flagware.stores.redis._layout import (
     CORRUPT,
     EMPTY,
     Head,
@@ -42,7 +46,6 @@ from flagware.stores.redis.layout import (
     digest_of,
     document_bytes,
 )
-from flagware.stores.snapshot import Snapshot
 
 __all__ = ["RedisBackend"]
 
@@ -50,7 +53,7 @@ WRITE_LOCK_SECONDS = 10
 
 
 class RedisBackend(BaseBackend):
-    """The keys of one namespace (:mod:`.layout`), changed only by :mod:`.scripts`."""
+    """The keys of one namespace (:mod:`._layout`), changed only by :mod:`._scripts`."""
 
     name = "redis"
     label = "Redis"

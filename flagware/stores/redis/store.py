@@ -8,7 +8,7 @@ atomic step. Reads never touch Redis: requests evaluate the compiled copy in mem
 When Redis is unavailable the last good ruleset keeps serving, indefinitely. A process
 that starts while Redis is down serves the snapshot, else the ``bootstrap`` ruleset,
 else it *fails closed*: every flag off, test users included. What happens when Redis
-holds bad data, or lost it, is in :mod:`.recovery`.
+holds bad data, or lost it, is in :mod:`._recovery`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import redis
 
 from flagware.errors import StoreUnavailable
-from flagware.stores.failsafe import load_bootstrap
-from flagware.stores.redis import clients, recovery
+from flagware.stores._failsafe import load_bootstrap
+from flagware.stores._snapshot import Snapshot
+from flagware.stores.redis import _clients as clients
+from flagware.stores.redis import _recovery as recovery
+from flagware.stores.redis._clients import Client, ClientFactory
 from flagware.stores.redis.backend import RedisBackend
-from flagware.stores.redis.clients import Client, ClientFactory
-from flagware.stores.snapshot import Snapshot
 from flagware.stores.store import Health, Store
 
 if TYPE_CHECKING:

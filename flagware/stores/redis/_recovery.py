@@ -25,8 +25,8 @@ from flagware.errors import MORE_PROBLEMS, RulesetError
 from flagware.ruleset import Ruleset
 from flagware.stores.audit import summarize
 from flagware.stores.backend import Loaded, Served, Unservable
-from flagware.stores.redis import layout
-from flagware.stores.redis.layout import Head, Stamp, Stored, digest_of, document_bytes
+from flagware.stores.redis import _layout as layout
+from flagware.stores.redis._layout import Head, Stamp, Stored, digest_of, document_bytes
 
 if TYPE_CHECKING:
     from flagware.stores.redis.backend import RedisBackend

@@ -11,7 +11,7 @@ Redis Cluster and the scripts below may touch all of them::
 Anything can write into Redis, so nothing read from it is trusted: a ``version`` must be
 a plain positive decimal integer, the ``doc`` must be there, and its SHA-256 must equal
 ``digest`` (a document edited in place, without a new version, would otherwise be served
-by some processes and not by others). The scripts (:mod:`.scripts`) classify the hash the
+by some processes and not by others). The scripts (:mod:`._scripts`) classify the hash the
 same way, so a compare-and-set can name a hash that is *corrupt* and replace it.
 """
 

@@ -13,7 +13,7 @@ import os
 
 from flagware.ruleset import Ruleset, load_ruleset
 from flagware.ruleset.load import RulesetLike, coerce_ruleset
-from flagware.stores.snapshot import Snapshot
+from flagware.stores._snapshot import Snapshot
 
 __all__ = ["FAIL_CLOSED", "cold_start", "load_bootstrap"]
 

@@ -1,6 +1,6 @@
 """The Lua scripts that read and change a namespace, each one atomic step.
 
-They classify the ruleset hash as :mod:`.layout` does (a version must be a plain decimal
+They classify the ruleset hash as :mod:`._layout` does (a version must be a plain decimal
 integer up to ``MAX_VERSION``, the document there and matching its digest), so that a
 compare-and-set can name a *corrupt* hash and replace it.
 """
