@@ -16,7 +16,7 @@ from flagware.cli import audit, evaluate, flags, rules, serve, tokens, users
 from flagware.cli.connect import install_log_handler
 from flagware.cli.errors import ConfigError, Refused, Unavailable, problems_text
 from flagware.cli.settings import Settings, default_actor
-from flagware.errors import RulesetError, StoreError
+from flagware.errors import NotFound, RulesetError, StoreError
 
 __all__ = ["cli"]
 
@@ -56,6 +56,8 @@ class FlagwareGroup(click.Group):
             return super().invoke(ctx)
         except RulesetError as exc:  # also raised by edits that would make it invalid
             raise Refused(f"{problems_text(exc)}\nnothing was written") from None
+        except NotFound as exc:  # a flag or version that went away while the command ran
+            raise Refused(f"{exc}; nothing was written") from None
         except StoreError as exc:  # VersionConflict is caught where it can happen
             raise Unavailable(str(exc)) from None
         except Exception as exc:
