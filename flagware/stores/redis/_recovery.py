@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from flagware.errors import MORE_PROBLEMS, RulesetError
 from flagware.ruleset import Ruleset
-from flagware.stores.audit import summarize
+from flagware.stores.audit import parse_audit_entry, summarize
 from flagware.stores.backend import Loaded, Served, Unservable
 from flagware.stores.redis import _layout as layout
 from flagware.stores.redis._layout import Head, Stamp, Stored, digest_of, document_bytes
@@ -136,13 +137,13 @@ def restore_missing(backend: RedisBackend, served: Served | None) -> bool:
     version = max(version, 1)
     doc = document_bytes(ruleset)
     summary = summarize(None, ruleset.to_dict()) if action == "bootstrap" else {}
-    restored = backend.restore(doc, version, action, summary, force=False)
+    restored = _restore(backend, doc, version, action, summary, force=False)
     if restored == -1:  # only the hash was lost: the stream holds a newer version
-        recorded = backend.newest_recorded()
+        recorded = _newest_recorded(backend)
         if recorded is not None:
             doc, version = recorded
             action = RESTORE_ACTION
-        restored = backend.restore(doc, version, action, {}, force=True)
+        restored = _restore(backend, doc, version, action, {}, force=True)
     if restored and action == "bootstrap":
         logger.info("flagware: %s seeded an empty Redis with its bootstrap", backend.describe())
     elif restored:
@@ -194,3 +195,39 @@ def _renumber(
         served.version,
     )
     return layout.parse_version(version)
+
+
+def _newest_recorded(backend: RedisBackend) -> tuple[bytes, int] | None:
+    """The newest audit entry's document (as stored, so its digest holds) and version,
+    if it is a valid ruleset."""
+    entries = backend.client.xrevrange(backend.keys.audit, count=1)
+    if not entries:
+        return None
+    raw = entries[0][1] or {}
+    change, doc = parse_audit_entry(raw), raw.get(b"doc")
+    if change is None or not isinstance(doc, bytes) or "document" in change.unreadable:
+        return None
+    try:
+        backend.parse(doc)
+    except RulesetError:
+        return None
+    return doc, change.version
+
+
+def _restore(
+    backend: RedisBackend,
+    doc: bytes,
+    version: int,
+    action: str,
+    summary: Mapping[str, Any],
+    *,
+    force: bool,
+) -> int:
+    """Run the restore script: 1 restored, 0 the namespace is not empty, -1 refused
+    (the audit stream recorded a newer version)."""
+    args: list[Any] = [
+        doc, digest_of(doc), version, layout.ACTOR, time.time(), backend.keys.channel,
+        backend.history_length, action, json.dumps(summary), backend.publish,
+        "force" if force else "",
+    ]  # fmt: skip
+    return int(backend.restore_script(keys=[backend.keys.ruleset, backend.keys.audit], args=args))

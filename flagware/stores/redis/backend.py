@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -184,22 +184,6 @@ class RedisBackend(BaseBackend):
                 changes.append(change)
         return changes
 
-    def newest_recorded(self) -> tuple[bytes, int] | None:
-        """The newest audit entry's document (as stored, so its digest holds) and version,
-        if it is a valid ruleset."""
-        entries = self.client.xrevrange(self.keys.audit, count=1)
-        if not entries:
-            return None
-        raw = entries[0][1] or {}
-        change, doc = parse_audit_entry(raw), raw.get(b"doc")
-        if change is None or not isinstance(doc, bytes) or "document" in change.unreadable:
-            return None
-        try:
-            self.parse(doc)
-        except RulesetError:
-            return None
-        return doc, change.version
-
     # --- writing ----------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -272,18 +256,6 @@ class RedisBackend(BaseBackend):
         pipe.execute_command("WAIT", self._wait_replicas, self._replica_timeout_ms)
         result, replicas = pipe.execute()
         return result, int(replicas)
-
-    def restore(
-        self, doc: bytes, version: int, action: str, summary: Mapping[str, Any], force: bool
-    ) -> int:
-        """Run the restore script: 1 restored, 0 the namespace is not empty, -1 refused
-        (the audit stream recorded a newer version)."""
-        args: list[Any] = [
-            doc, digest_of(doc), version, layout.ACTOR, time.time(), self.keys.channel,
-            self.history_length, action, json.dumps(summary), self.publish,
-            "force" if force else "",
-        ]  # fmt: skip
-        return int(self.restore_script(keys=[self.keys.ruleset, self.keys.audit], args=args))
 
     # --- notifications and the process's life -------------------------------------------
 
