@@ -110,7 +110,7 @@ class Store(Edits):
         _live_stores.add(self)
 
     def _new_locks(self) -> None:
-        self._swap_lock = threading.Lock()  # the swap of _current
+        self._swap_lock = threading.RLock()  # the swap of _current (a listener may write)
         self._sync_lock = threading.Lock()  # one look at the backend at a time
         self._write_lock = threading.RLock()  # one edit at a time in this process
 
@@ -369,13 +369,15 @@ class Store(Edits):
             ):
                 return False
             self._current = _Current(loaded.ruleset, engine, loaded.version, source, loaded.stamp)
-        if source == backend and self._snapshot is not None:
-            self._snapshot.write(loaded.version, loaded.ruleset)
-        for listener in list(self._listeners):
-            try:
-                listener(loaded.ruleset)
-            except Exception:
-                logger.exception("flagware: a store listener raised; the change stays applied")
+            if source == backend and self._snapshot is not None:
+                self._snapshot.write(loaded.version, loaded.ruleset)
+            # Still holding the lock: a write that races the follower to apply the same
+            # version returns only once the listeners have heard of it.
+            for listener in list(self._listeners):
+                try:
+                    listener(loaded.ruleset)
+                except Exception:
+                    logger.exception("flagware: a store listener raised; the change stays applied")
         return True
 
 

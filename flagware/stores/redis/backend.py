@@ -35,17 +35,7 @@ from flagware.stores.redis import _layout as layout
 from flagware.stores.redis import _recovery as recovery
 from flagware.stores.redis import _scripts as scripts
 from flagware.stores.redis._clients import Client, ClientFactory
-from flagware.stores.redis._layout import (
-    CORRUPT,
-    EMPTY,
-    Head,
-    Keys,
-    Stamp,
-    Stored,
-    at_the_limit,
-    digest_of,
-    document_bytes,
-)
+from flagware.stores.redis._layout import CORRUPT, EMPTY, Head, Keys, Stamp, Stored
 
 __all__ = ["RedisBackend"]
 
@@ -219,8 +209,8 @@ class RedisBackend(BaseBackend):
     ) -> Committed | None:
         cas = "" if token is None else EMPTY if token == 0 else CORRUPT if token < 0 else str(token)
         new_doc = ruleset.to_dict()
-        doc = document_bytes(ruleset)
-        digest = digest_of(doc)
+        doc = layout.document_bytes(ruleset)
+        digest = layout.digest_of(doc)
         args = [
             cas, doc, digest, actor, time.time(), action, json.dumps(summarize(before, new_doc)),
             self.keys.channel, self.history_length, served.version if served else 0,
@@ -229,7 +219,7 @@ class RedisBackend(BaseBackend):
         with self.unavailable():
             (ok, raw_version), replicas = self._run_commit(args)
         if ok == -1:
-            raise StoreError(f"{self.describe()}: {at_the_limit(self.keys)}")
+            raise StoreError(f"{self.describe()}: {layout.at_the_limit(self.keys)}")
         if not ok:
             return None
         version = layout.parse_version(raw_version)
