@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -16,6 +17,8 @@ from typing import Any
 
 from flagware.ruleset import Flag, StrategySpec
 from flagware.stores.audit import Change
+from flagware.strategies.base import parameters_text
+from flagware.strategies.conditions import condition_text
 
 __all__ = [
     "UNKNOWN_TIME",
@@ -36,36 +39,25 @@ __all__ = [
 UNKNOWN_TIME = "unknown time"
 UNREADABLE_SUMMARY = "(unreadable summary)"
 
-_MAX_LISTED = 3
-
-
-def _listed(values: Any) -> str:
-    items = [str(v) for v in values]
-    shown = ", ".join(items[:_MAX_LISTED])
-    return shown if len(items) <= _MAX_LISTED else f"{shown} +{len(items) - _MAX_LISTED} more"
+logger = logging.getLogger("flagware")
 
 
 def strategy_summary(spec: StrategySpec) -> str:
-    """One strategy in a few words, e.g. ``25% of accounts`` or ``accounts acct-1, acct-2``."""
-    params = spec.params
-    if spec.type == "percentage":
-        text = f"{params['percent']:g}% of accounts"
-    elif spec.type == "accounts":
-        text = f"accounts {_listed(params['ids'])}" if params["ids"] else "no accounts"
-    elif spec.type == "last_digit":
-        text = f"last digit {_listed(params['digits'])}"
-    elif spec.type == "attribute":
-        text = f"{params['attribute']} {params['op']} {_listed(params['values'])}"
-    elif spec.type == "schedule":
-        bounds = [f"after {params['after']}"] if params.get("after") else []
-        bounds += [f"before {params['before']}"] if params.get("before") else []
-        text = " and ".join(bounds) or "always"
-    elif spec.type == "everyone":
-        text = "everyone"
-    else:
-        text = f"{spec.type}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+    """One strategy in a few words, e.g. ``25% of accounts`` or ``accounts acct-1, acct-2``:
+    what its class says (:meth:`~flagware.strategies.base.Describes.summary`), then its
+    ``when`` conditions."""
+    cls = type(spec.strategy)
+    try:
+        text = cls.summary(spec.params)
+        if not isinstance(text, str):
+            raise TypeError(f"summary() returned {type(text).__name__}, not str")
+    except Exception:  # an application's strategy: its failure must not break a page
+        logger.warning(
+            "strategy %r: summary() failed; showing its parameters", spec.type, exc_info=True
+        )
+        text = parameters_text(spec.type, spec.params)
     if spec.when:
-        conditions = " and ".join(f"{c.attribute} {c.op} {_listed(c.values)}" for c in spec.when)
+        conditions = " and ".join(condition_text(c.attribute, c.op, c.values) for c in spec.when)
         text += f" when {conditions}"
     return text
 

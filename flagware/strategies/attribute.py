@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from flagware.strategies.base import BuiltinStrategy, Piece
-from flagware.strategies.conditions import Condition
+from flagware.strategies.base import BuiltinStrategy, Piece, StrategyField
+from flagware.strategies.conditions import OPERATORS, Condition, condition_text
 
 if TYPE_CHECKING:
     from flagware.account import Account
@@ -21,6 +22,15 @@ class Attribute(Condition, BuiltinStrategy):
     """
 
     type_name: ClassVar[str] = "attribute"
+    fields: ClassVar[tuple[StrategyField, ...]] = (
+        StrategyField("attribute", "Attribute"),
+        StrategyField("op", "Test", "choice", choices=OPERATORS, default="in"),
+        StrategyField("values", "Values", "values", help="comma separated"),
+    )
+
+    @classmethod
+    def summary(cls, params: Mapping[str, Any]) -> str:
+        return condition_text(params["attribute"], params["op"], params["values"])
 
     def matches_at(self, account: Account | None, now: float, salt: str) -> bool:
         return self.holds(account)

@@ -3,14 +3,18 @@
 A strategy answers one question, "does it match this account?". Built-in strategies also
 *compile* into pieces the engine can index (an allowlist becomes one dict lookup per
 account, whatever the number of flags); custom strategies are called per account.
+
+Every strategy also describes itself to people (:class:`Describes`): its rollout in a few
+words, and the fields a form or the command line asks for. The admin panel and the CLI read
+that description instead of knowing the types, so a new strategy is one module.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,18 +24,84 @@ if TYPE_CHECKING:
 __all__ = [
     "DIGIT",
     "ID",
+    "MAX_LISTED",
     "BuiltinStrategy",
+    "Describes",
     "Dimension",
+    "FieldKind",
     "HashCheck",
     "IndexedCondition",
     "Piece",
     "Residual",
     "Strategy",
+    "StrategyField",
     "attribute_dimension",
+    "listed",
+    "parameters_text",
 ]
 
+MAX_LISTED = 3  # values a summary names before it says "+N more"
 
-class Strategy(abc.ABC):
+# How a form shows a field and reads it back: one line of text, a number, a list of typed
+# values (comma separated), account ids (one per line), the digits 0-9 (checkboxes), one of
+# ``choices``, or an ISO 8601 timestamp.
+FieldKind: TypeAlias = Literal["text", "number", "values", "ids", "digits", "choice", "datetime"]
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyField:
+    """One parameter of a strategy as people fill it in: the admin panel builds its editor
+    from these, so a strategy that declares them needs no template of its own.
+
+    ``name`` is the document key; ``label`` and ``help`` are what the form says; an empty
+    field that is not ``required`` is left out of the document (a schedule's ``before``).
+    """
+
+    name: str
+    label: str
+    kind: FieldKind = "text"
+    required: bool = True
+    help: str = ""
+    choices: tuple[str, ...] = ()  # for kind "choice"
+    default: str = ""  # what a new strategy's form shows
+    placeholder: str = ""
+    unit: str = ""  # shown after the input, e.g. "%"
+
+
+def listed(values: Iterable[Any]) -> str:
+    """Values in a summary: ``a, b, c +2 more`` (the first :data:`MAX_LISTED`)."""
+    items = [str(v) for v in values]
+    shown = ", ".join(items[:MAX_LISTED])
+    return shown if len(items) <= MAX_LISTED else f"{shown} +{len(items) - MAX_LISTED} more"
+
+
+def parameters_text(type_name: str, params: Mapping[str, Any]) -> str:
+    """A strategy as its type and parameters: ``region(regions=['EU'])``."""
+    return f"{type_name}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+
+
+class Describes:
+    """What every strategy says about itself to people; the defaults suit a custom one.
+
+    ``fields`` describes the parameters for forms; ``None`` (the default) means "not
+    declared", and the panel edits the parameters as JSON. ``()`` declares that there are
+    none. ``note`` is a sentence a form shows instead of fields.
+    """
+
+    type_name: ClassVar[str] = ""
+    fields: ClassVar[tuple[StrategyField, ...] | None] = None
+    note: ClassVar[str] = ""
+
+    @classmethod
+    def summary(cls, params: Mapping[str, Any]) -> str:
+        """The strategy with these parameters in a few words, e.g. ``25% of accounts``.
+
+        The default names the type and its parameters: ``region(regions=['EU'])``.
+        """
+        return parameters_text(cls.type_name, params)
+
+
+class Strategy(Describes, abc.ABC):
     """Base class for strategies an application registers itself.
 
     Subclass it, take the strategy's parameters as typed keyword arguments in ``__init__``
@@ -41,9 +111,10 @@ class Strategy(abc.ABC):
     ``matches`` must be fast, pure and thread-safe: it runs on every request for every
     flag using the strategy. It is never called for anonymous requests, and an exception
     it raises counts as "no match" (and is logged) rather than failing the request.
-    """
 
-    type_name: ClassVar[str] = ""
+    To be shown well in the admin panel and the CLI, override ``summary`` and declare
+    ``fields`` (see :class:`Describes`); without them the panel edits JSON parameters.
+    """
 
     @abc.abstractmethod
     def matches(self, account: Account) -> bool:
@@ -90,12 +161,13 @@ class Residual:
 Piece: TypeAlias = IndexedCondition | HashCheck | Residual
 
 
-class BuiltinStrategy(BaseModel):
+class BuiltinStrategy(Describes, BaseModel):
     """Base of the built-in strategies: a validated, immutable pydantic model.
 
     ``matches_at`` is the reference semantics (used for single-flag checks and reasons);
     ``compile`` states the same rule as pieces for the indexed engine. Both must agree,
-    which the test suite checks property by property.
+    which the test suite checks property by property. Each built-in also declares its
+    ``fields`` and its own ``summary`` (a test checks that none is left out).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

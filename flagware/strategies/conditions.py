@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import re2
 from pydantic import (
@@ -34,7 +34,13 @@ from pydantic import (
     field_validator,
 )
 
-from flagware.strategies.base import IndexedCondition, Piece, Residual, attribute_dimension
+from flagware.strategies.base import (
+    IndexedCondition,
+    Piece,
+    Residual,
+    attribute_dimension,
+    listed,
+)
 
 if TYPE_CHECKING:
     from flagware.account import Account
@@ -45,10 +51,12 @@ __all__ = [
     "MAX_REGEX_LENGTH",
     "MAX_REGEX_PROGRAM",
     "MAX_VALUES",
+    "OPERATORS",
     "REGEX_MAX_MEM",
     "Condition",
     "Op",
     "Scalar",
+    "condition_text",
 ]
 
 MAX_VALUES = 10_000  # values of one condition
@@ -61,6 +69,13 @@ REGEX_MAX_MEM = 256 << 10
 ATTRIBUTE_NAME = r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$"
 
 Op = Literal["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex"]
+# The operators in the order forms offer them: the one list, read from ``Op``.
+OPERATORS: tuple[str, ...] = get_args(Op)
+
+
+def condition_text(attribute: str, op: str, values: Iterable[Any]) -> str:
+    """A condition in words, as summaries show it: ``country in NL, DE``."""
+    return f"{attribute} {op} {listed(values)}"
 
 
 def _scalar(value: Any) -> Any:

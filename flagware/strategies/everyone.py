@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from flagware.strategies.base import BuiltinStrategy, Piece
+from flagware.strategies.base import BuiltinStrategy, Piece, StrategyField
 
 if TYPE_CHECKING:
     from flagware.account import Account
@@ -16,6 +17,12 @@ class Everyone(BuiltinStrategy):
     """``{type: everyone}``: the last step of a rollout."""
 
     type_name: ClassVar[str] = "everyone"
+    fields: ClassVar[tuple[StrategyField, ...]] = ()
+    note: ClassVar[str] = "Every account, and anonymous visitors."
+
+    @classmethod
+    def summary(cls, params: Mapping[str, Any]) -> str:
+        return "everyone"
 
     def matches_at(self, account: Account | None, now: float, salt: str) -> bool:
         return True

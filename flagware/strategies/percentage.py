@@ -5,12 +5,13 @@ The buckets are defined in :mod:`flagware.strategies.hashing`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import Field, field_validator
 
 from flagware.strategies import hashing
-from flagware.strategies.base import BuiltinStrategy, HashCheck, Piece
+from flagware.strategies.base import BuiltinStrategy, HashCheck, Piece, StrategyField
 
 if TYPE_CHECKING:
     from flagware.account import Account
@@ -26,6 +27,9 @@ class Percentage(BuiltinStrategy):
     """
 
     type_name: ClassVar[str] = "percentage"
+    fields: ClassVar[tuple[StrategyField, ...]] = (
+        StrategyField("percent", "Percent of accounts", "number", unit="%"),
+    )
     percent: Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
 
     @field_validator("percent")
@@ -34,6 +38,10 @@ class Percentage(BuiltinStrategy):
         if abs(percent * 100 - round(percent * 100)) > 1e-6:
             raise ValueError(f"must be a multiple of 0.01 (the rollout step), got {percent}")
         return percent
+
+    @classmethod
+    def summary(cls, params: Mapping[str, Any]) -> str:
+        return f"{params['percent']:g}% of accounts"
 
     def matches_at(self, account: Account | None, now: float, salt: str) -> bool:
         if account is None:

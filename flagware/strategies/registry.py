@@ -30,6 +30,7 @@ __all__ = [
     "CustomStrategyType",
     "register_strategy",
     "registered_types",
+    "strategy_class",
     "unregister_strategy",
 ]
 
@@ -147,3 +148,10 @@ def registered_types() -> list[str]:
     """Every strategy type name a ruleset may use, built-ins first."""
     with _lock:
         return [*BUILTIN_STRATEGIES, *sorted(_custom)]
+
+
+def strategy_class(name: str) -> type[BuiltinStrategy] | type[Strategy] | None:
+    """The class registered as ``name``, built in or custom, or None: what forms and
+    summaries ask how to show a strategy of that type."""
+    entry = lookup(name)
+    return entry.cls if isinstance(entry, CustomStrategyType) else entry

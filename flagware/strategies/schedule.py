@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, BeforeValidator, model_validator
 
-from flagware.strategies.base import BuiltinStrategy, Piece, Residual
+from flagware.strategies.base import BuiltinStrategy, Piece, Residual, StrategyField
 
 if TYPE_CHECKING:
     from flagware.account import Account
@@ -32,6 +33,12 @@ class Schedule(BuiltinStrategy):
     """
 
     type_name: ClassVar[str] = "schedule"
+    fields: ClassVar[tuple[StrategyField, ...]] = (
+        StrategyField(
+            "after", "After", "datetime", required=False, placeholder="2026-12-01T00:00:00Z"
+        ),
+        StrategyField("before", "Before", "datetime", required=False, placeholder="(no end)"),
+    )
     after: Timestamp | None = None
     before: Timestamp | None = None
 
@@ -42,6 +49,12 @@ class Schedule(BuiltinStrategy):
         if self.after is not None and self.before is not None and self.after >= self.before:
             raise ValueError("`after` must be earlier than `before`")
         return self
+
+    @classmethod
+    def summary(cls, params: Mapping[str, Any]) -> str:
+        bounds = [f"after {params['after']}"] if params.get("after") else []
+        bounds += [f"before {params['before']}"] if params.get("before") else []
+        return " and ".join(bounds) or "always"
 
     def matches_at(self, account: Account | None, now: float, salt: str) -> bool:
         after = self.after.timestamp() if self.after is not None else None

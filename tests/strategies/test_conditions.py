@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from flagware import Account
 from flagware.strategies import Attribute, Condition
 from flagware.strategies.base import Residual
-from flagware.strategies.conditions import MAX_PATTERNS, MAX_REGEX_PROGRAM, MAX_VALUES
+from flagware.strategies.conditions import MAX_PATTERNS, MAX_REGEX_PROGRAM, MAX_VALUES, OPERATORS
 
 
 def cond(op: str, *values: Any, attribute: str = "x") -> Condition:
@@ -23,7 +23,7 @@ def holds(condition: Condition, actual: Any) -> bool:
     return condition.holds(Account(id="acct-1", attributes={"x": actual}))
 
 
-ALL_OPS = ["eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex"]
+ALL_OPS = list(OPERATORS)  # pinned in test_describing.py
 
 
 # --- each operator -------------------------------------------------------------------------
