@@ -14,11 +14,11 @@ from starlette.responses import HTMLResponse, Response
 
 from flagware._presenting import change_actor, document_diff
 from flagware.admin.forms import (
-    BUILTIN_TYPES,
     FlagForm,
     FormError,
     StrategyForm,
     fingerprint,
+    kept,
     problems_by_field,
 )
 from flagware.admin.guard import operator
@@ -27,6 +27,7 @@ from flagware.errors import RulesetError, UnknownFlag
 from flagware.ruleset import Ruleset
 from flagware.ruleset.parse import FLAG_NAME
 from flagware.stores.audit import Change
+from flagware.strategies.registry import registered_types
 
 __all__ = ["FlagPages"]
 
@@ -112,7 +113,7 @@ class FlagPages(Pages):
         doc = flag.to_dict()
         form = FlagForm.from_doc(doc)
         added = request.query_params.get("add")
-        if added in BUILTIN_TYPES:
+        if added in registered_types():
             form.strategies.append(StrategyForm(type=added))
         return await self._flag_page(request, name, form, fingerprint(doc), {})
 
@@ -148,16 +149,11 @@ class FlagPages(Pages):
         if isinstance(fields, Response):
             return fields
         current = self.store.ruleset().flags.get(name)
-        keep = {
-            k: v
-            for k, v in (current.to_dict() if current else {}).items()
-            if k in ("enabled", "salt")
-        }
-        form = FlagForm.from_fields(fields, keep)
+        form = FlagForm.from_fields(fields, kept(current.to_dict() if current else None))
         seen = str(fields.get("seen", ""))
         adding = str(fields.get("add", ""))
         if adding:  # "add a strategy" re-shows the form with one more, saving nothing
-            if adding in BUILTIN_TYPES:
+            if adding in registered_types():
                 form.strategies.append(StrategyForm(type=adding))
             return await self._flag_page(request, name, form, seen, {})
         try:
@@ -179,9 +175,7 @@ class FlagPages(Pages):
         def change(doc: dict[str, Any]) -> None:
             if fingerprint(doc["flags"].get(name)) != seen:
                 raise _StaleEdit(current=doc["flags"].get(name))
-            new_doc.update(
-                {k: v for k, v in doc["flags"].get(name, {}).items() if k in ("enabled", "salt")}
-            )
+            new_doc.update(kept(doc["flags"].get(name)))
             doc["flags"][name] = new_doc
 
         try:

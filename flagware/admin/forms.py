@@ -1,9 +1,13 @@
 """The flag edit form: a flag's document turned into form fields and back.
 
-The form round-trips every built-in strategy field, ``when`` conditions and variants; a
-strategy type the application registered itself is edited as JSON. Nothing here checks
-the rules: the document goes to the store, whose validation is the one source of truth,
-and its problems are mapped back onto the fields they name (:func:`problems_by_field`).
+Each strategy's inputs come from the fields its class declares
+(:class:`~flagware.strategies.base.StrategyField`), so the form knows no strategy type by
+name; a type that declares no fields is edited as JSON. ``when`` conditions and variants
+round-trip too, and the flag's other keys are kept as they are (:data:`KEPT_KEYS`).
+
+Nothing here checks the rules: the document goes to the store, whose validation is the one
+source of truth, and its problems are mapped back onto the fields they name
+(:func:`problems_by_field`).
 """
 
 from __future__ import annotations
@@ -13,51 +17,39 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
+from flagware.admin.form_text import (
+    MAX_DIGITS,
+    BadInput,
+    parse_scalar,
+    parse_when,
+    read_field,
+    reads_back,
+    show_field,
+    show_scalar,
+    show_when,
+    whole_number,
+)
+from flagware.ruleset.parse import FLAG_KEYS
+from flagware.strategies.base import StrategyField
+from flagware.strategies.registry import strategy_class
+
 __all__ = [
-    "BUILTIN_TYPES",
+    "EDITED_KEYS",
+    "KEPT_KEYS",
     "MAX_DIGITS",
-    "OPS",
     "BadInput",
     "FlagForm",
     "StrategyForm",
     "fingerprint",
+    "kept",
     "parse_scalar",
     "problems_by_field",
     "whole_number",
 ]
 
-BUILTIN_TYPES = ("percentage", "accounts", "last_digit", "attribute", "schedule", "everyone")
-OPS = ("eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "contains", "regex")
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-MAX_DIGITS = 18  # a 64-bit integer's worth: versions, counts and account numbers fit
-
-
-class BadInput(ValueError):
-    """A submitted value the panel cannot read at all; the request is answered with 400."""
-
-
-def whole_number(text: object, what: str, *, signed: bool = False) -> int:
-    """The one way the panel reads a whole number a browser sent: ASCII digits only, at most
-    :data:`MAX_DIGITS` of them (and a leading ``-`` if ``signed``).
-
-    ``str.isdigit()`` is true for ``²`` and ``٣``, which ``int()`` refuses or reads as 3,
-    and ``int()`` refuses more than 4,300 digits: raises :class:`BadInput` naming ``what``
-    instead, so no odd number becomes a 500.
-    """
-    if not isinstance(text, str):
-        raise BadInput(f"{what} must be a whole number")
-    digits = text[1:] if signed and text.startswith("-") else text
-    shown = repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
-    if not (digits and digits.isascii() and digits.isdigit()):
-        raise BadInput(f"{what} must be a whole number, got {shown} (digits 0-9 only)")
-    if len(digits) > MAX_DIGITS:
-        raise BadInput(f"{what} must be a whole number of at most {MAX_DIGITS} digits, got {shown}")
-    return int(text)
-
-
-_SPLIT = re.compile(r"[\s,]+")
 _PROBLEM_PATH = re.compile(r"^flags(?:\.[^.\[]+|\['[^']*'\])(?:\.(\w+)(?:\[(\d+)\])?)?")
 
 
@@ -67,150 +59,66 @@ def fingerprint(flag_doc: Mapping[str, Any] | None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def parse_scalar(text: str) -> Any:
-    """A typed value: numbers, ``true``/``false`` and ``"quoted"`` strings; else the text."""
-    text = text.strip()
-    if _NUMBER.fullmatch(text) or text in ("true", "false") or text.startswith('"'):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
+def _declared(kind: str) -> tuple[StrategyField, ...] | None:
+    """The fields the registry's class for ``kind`` declares; None if it declares none (or
+    the type is unknown), when the form edits the parameters as JSON."""
+    cls = strategy_class(kind)
+    return None if cls is None else cls.fields
 
 
-def _show_scalar(value: Any) -> str:
-    """The inverse of :func:`parse_scalar`: strings that would read back as another type,
-    or that a list of values would split, merge or drop, are quoted."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # 25.0 reads back as 25, validated to 25.0 again
-    if (
-        isinstance(value, str)
-        and value
-        and parse_scalar(value) == value
-        and not any(char in value for char in ',"')
-        and not value.startswith("[")
-    ):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _show_values(values: Sequence[Any]) -> str:
-    return ", ".join(_show_scalar(v) for v in values)
-
-
-def _parse_values(text: str) -> list[Any]:
-    text = text.strip()
-    if text.startswith("["):
-        try:
-            loaded = json.loads(text)
-        except ValueError:
-            return [text]
-        return loaded if isinstance(loaded, list) else [loaded]
-    return [parse_scalar(part) for part in _split_commas(text) if part.strip()]
-
-
-def _split_commas(text: str) -> list[str]:
-    """Split on commas outside double quotes (where ``\\"`` does not end the quote)."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif char == "\\" and quoted:
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _show_id(account_id: str) -> str:
-    """An account id on its own line; quoted if splitting the line would change it."""
-    if _SPLIT.search(account_id) or account_id.startswith('"'):
-        return json.dumps(account_id, ensure_ascii=False)
-    return account_id
-
-
-def _parse_ids(text: str) -> list[str]:
-    """Account ids one per line, or separated by commas or spaces; a quoted line is one id."""
-    ids: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith('"'):
-            try:
-                loaded = json.loads(line)
-            except ValueError:
-                loaded = None
-            if isinstance(loaded, str):
-                ids.append(loaded)
-                continue
-        ids.extend(i for i in _SPLIT.split(line) if i)
-    return ids
-
-
-def _show_when(conditions: Sequence[Mapping[str, Any]]) -> str:
-    return "\n".join(
-        f"{c.get('attribute', '')} {c.get('op', '')} {_show_values(c.get('values', []))}"
-        for c in conditions
-    )
-
-
-def _parse_when(text: str) -> list[Any]:
-    conditions: list[Any] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        attribute, _, rest = line.strip().partition(" ")
-        op, _, values = rest.strip().partition(" ")
-        conditions.append({"attribute": attribute, "op": op, "values": _parse_values(values)})
-    return conditions
+_STRIPPED = frozenset({"text", "choice", "datetime"})  # kinds read without outer spaces
 
 
 @dataclass
 class StrategyForm:
-    """One strategy's fields as the form shows them (all strings, as typed)."""
+    """One strategy as the form shows it: its type, the input of each field its class
+    declares (text as typed, digits as ticked), or JSON parameters if it declares none,
+    and its ``when`` conditions.
+
+    A strategy whose values the fields would not read back exactly (a custom type's value
+    of another kind than declared) is edited as JSON too, so a save never changes it.
+    """
 
     type: str
-    percent: str = ""
-    ids: str = ""
-    digits: list[int] = field(default_factory=list)
-    attribute: str = ""
-    op: str = "in"
-    values: str = ""
-    after: str = ""
-    before: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
     params: str = ""
     when: str = ""
+    as_json: bool = False
 
     @property
-    def builtin(self) -> bool:
-        return self.type in BUILTIN_TYPES
+    def fields(self) -> tuple[StrategyField, ...] | None:
+        """The fields shown, or None when the parameters are edited as JSON."""
+        return None if self.as_json else _declared(self.type)
+
+    @property
+    def note(self) -> str:
+        """What the form says about a strategy with no fields (``everyone``)."""
+        cls = strategy_class(self.type)
+        return cls.note if cls is not None else ""
+
+    def value(self, spec: StrategyField) -> Any:
+        """What the input of ``spec`` shows: as typed, else the field's default."""
+        default: Any = [] if spec.kind == "digits" else spec.default
+        return self.inputs.get(spec.name, default)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> StrategyForm:
         kind = str(doc.get("type", ""))
-        form = cls(type=kind, when=_show_when(doc.get("when", [])))
-        if kind == "percentage":
-            form.percent = _show_scalar(doc.get("percent", ""))
-        elif kind == "accounts":
-            form.ids = "\n".join(_show_id(str(i)) for i in doc.get("ids", []))
-        elif kind == "last_digit":
-            form.digits = [d for d in doc.get("digits", []) if isinstance(d, int)]
-        elif kind == "attribute":
-            form.attribute = str(doc.get("attribute", ""))
-            form.op = str(doc.get("op", "in"))
-            form.values = _show_values(doc.get("values", []))
-        elif kind == "schedule":
-            form.after, form.before = str(doc.get("after") or ""), str(doc.get("before") or "")
-        elif kind != "everyone":
-            params = {k: v for k, v in doc.items() if k not in ("type", "when")}
-            form.params = json.dumps(params, indent=1, ensure_ascii=False)
+        form = cls(type=kind, when=show_when(doc.get("when", [])))
+        params = {k: v for k, v in doc.items() if k not in ("type", "when")}
+        declared = _declared(kind)
+        if declared is not None:
+            names = {spec.name for spec in declared}
+            inputs = {s.name: show_field(s, params[s.name]) for s in declared if s.name in params}
+            if set(params) <= names and all(
+                reads_back(s, params[s.name], read_field(s, inputs[s.name]))
+                for s in declared
+                if s.name in params
+            ):
+                form.inputs = inputs
+                return form
+        form.as_json = True
+        form.params = json.dumps(params, indent=1, ensure_ascii=False)
         return form
 
     @classmethod
@@ -221,37 +129,29 @@ class StrategyForm:
             value = fields.get(f"{prefix}.{name}", "")
             return value if isinstance(value, str) else ""
 
-        digits_given = fields.get(f"{prefix}.digits", [])
-        digits = [whole_number(d, f"{prefix}.digits") for d in digits_given]
-        return cls(
-            type=text("type"),
-            percent=text("percent"),
-            ids=text("ids"),
-            digits=sorted(set(digits)),
-            attribute=text("attribute").strip(),
-            op=text("op"),
-            values=text("values"),
-            after=text("after").strip(),
-            before=text("before").strip(),
-            params=text("params"),
-            when=text("when"),
-        )
+        kind = text("type")
+        declared = _declared(kind)
+        if declared is None or f"{prefix}.params" in fields:
+            return cls(type=kind, params=text("params"), when=text("when"), as_json=True)
+        inputs: dict[str, Any] = {}
+        for spec in declared:
+            key = f"{prefix}.{spec.name}"
+            if spec.kind == "digits":
+                given = fields.get(key, [])
+                ticked = [given] if isinstance(given, str) else given
+                inputs[spec.name] = sorted({whole_number(d, key) for d in ticked})
+            else:
+                inputs[spec.name] = (
+                    text(spec.name).strip() if spec.kind in _STRIPPED else text(spec.name)
+                )
+        return cls(type=kind, inputs=inputs, when=text("when"))
 
     def to_doc(self) -> dict[str, Any]:
         """The strategy's document; values that do not parse are passed on as typed, so the
         store's validation names them."""
         doc: dict[str, Any] = {"type": self.type}
-        if self.type == "percentage":
-            doc["percent"] = parse_scalar(self.percent)
-        elif self.type == "accounts":
-            doc["ids"] = _parse_ids(self.ids)
-        elif self.type == "last_digit":
-            doc["digits"] = self.digits
-        elif self.type == "attribute":
-            doc.update(attribute=self.attribute, op=self.op, values=_parse_values(self.values))
-        elif self.type == "schedule":
-            doc.update({k: v for k, v in (("after", self.after), ("before", self.before)) if v})
-        elif self.type != "everyone":
+        declared = self.fields
+        if declared is None:
             try:
                 params = json.loads(self.params or "{}")
             except ValueError as error:
@@ -259,7 +159,12 @@ class StrategyForm:
             if not isinstance(params, dict):
                 raise FormError("params", 'must be a JSON object, e.g. {"regions": ["EU"]}')
             doc.update({k: v for k, v in params.items() if k not in ("type", "when")})
-        when = _parse_when(self.when)
+        else:
+            for spec in declared:
+                value = read_field(spec, self.value(spec))
+                if spec.required or value not in ("", []):
+                    doc[spec.name] = value
+        when = parse_when(self.when)
         if when:
             doc["when"] = when
         return doc
@@ -289,8 +194,8 @@ class FlagForm:
         return cls(
             description=str(doc.get("description", "")),
             strategies=[StrategyForm.from_doc(s) for s in doc.get("strategies", [])],
-            variants="\n".join(f"{name} {_show_scalar(w)}" for name, w in variants.items()),
-            keep={k: v for k, v in doc.items() if k in ("enabled", "salt")},
+            variants="\n".join(f"{name} {show_scalar(w)}" for name, w in variants.items()),
+            keep=kept(doc),
         )
 
     @classmethod
@@ -331,6 +236,17 @@ class FlagForm:
         if variants:
             doc["variants"] = variants
         return doc
+
+
+# The flag keys this form edits are its own fields; it keeps every other key of a flag's
+# document as stored (the kill switch, the salt), whatever keys a flag gains later.
+EDITED_KEYS: tuple[str, ...] = tuple(f.name for f in dataclass_fields(FlagForm) if f.name != "keep")
+KEPT_KEYS: tuple[str, ...] = tuple(k for k in FLAG_KEYS if k not in EDITED_KEYS)
+
+
+def kept(flag_doc: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keys of a flag's document the form does not edit, as they are."""
+    return {k: v for k, v in (flag_doc or {}).items() if k in KEPT_KEYS}
 
 
 def problems_by_field(problems: Sequence[str], flag: str) -> dict[str, list[str]]:

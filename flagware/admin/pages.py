@@ -28,15 +28,12 @@ from flagware._presenting import (
     utc_time,
 )
 from flagware.account import Account
-from flagware.admin.forms import (
-    BUILTIN_TYPES,
-    OPS,
-)
 from flagware.admin.guard import CSRF_FIELD, csrf_problem, csrf_token, operator
 from flagware.errors import StoreError
 from flagware.stores.audit import Change
 from flagware.stores.backend import Commit
 from flagware.stores.store import Store
+from flagware.strategies.registry import registered_types
 
 __all__ = ["HISTORY_SHOWN", "LAST_CHANGE_SCAN", "Pages", "saved"]
 
@@ -57,11 +54,13 @@ def _ago(at: float) -> str:
 
 
 def _fields(form: FormData) -> dict[str, Any]:
-    """Submitted fields: one string each, except repeated checkboxes (lists)."""
+    """Submitted fields: one string each, except checkboxes ticked more than once (lists;
+    ``.digits`` ones always), which a strategy's field of kind "digits" may be under any name."""
     fields: dict[str, Any] = {}
     for key in form:
         values = [v for v in form.getlist(key) if isinstance(v, str)]
-        fields[key] = values if key.endswith(".digits") else (values[-1] if values else "")
+        listed = key.endswith(".digits") or len(values) > 1
+        fields[key] = values if listed else (values[-1] if values else "")
     return fields
 
 
@@ -93,8 +92,7 @@ class Pages:
             change_actor=change_actor,
             rollout_summary=rollout_summary,
             strategy_summary=strategy_summary,
-            BUILTIN_TYPES=BUILTIN_TYPES,
-            OPS=OPS,
+            strategy_types=registered_types,  # called per page: types registered later show
             CSRF_FIELD=CSRF_FIELD,
         )
         self.env = env

@@ -36,7 +36,7 @@ from flagware.strategies.conditions import (
 )
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
 
-__all__ = ["FLAG_NAME", "VARIANT_NAME", "Parsed", "parse"]
+__all__ = ["FLAG_KEYS", "FLAG_NAME", "VARIANT_NAME", "Parsed", "parse"]
 
 
 class Parsed(NamedTuple):
@@ -109,6 +109,10 @@ class FlagModel(BaseModel):
         if wrong:
             raise ValueError("; ".join(wrong))
         return variants
+
+
+# The keys a flag's document may have: what an editor of some of them must keep of the rest.
+FLAG_KEYS: tuple[str, ...] = tuple(FlagModel.model_fields)
 
 
 class WhenModel(BaseModel):
