@@ -4,12 +4,17 @@ A *plain* strategy has no ``when`` conditions. Each option of ``set`` owns the f
 plain strategy of its type: it replaces that strategy's parameters, appends one if there
 is none, or removes it (``--percent 0``, an empty list). Strategies with conditions,
 other types and the order of the rest are never touched: those are edits for a file.
+The types and their keys are the strategy classes' own (``Percentage.type_name``, its
+``percent`` field), not names repeated here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from flagware.strategies import Accounts, Everyone, LastDigit, Percentage
+from flagware.strategies.base import BuiltinStrategy
 
 __all__ = ["FlagEdit", "apply_edit"]
 
@@ -31,22 +36,36 @@ class FlagEdit:
         return self == FlagEdit()
 
 
-def _plain(strategies: list[dict[str, Any]], kind: str) -> int | None:
+Kind = type[BuiltinStrategy]
+
+
+def _plain(strategies: list[dict[str, Any]], kind: Kind) -> int | None:
     """The index of the first strategy of type ``kind`` without conditions."""
     for i, strategy in enumerate(strategies):
-        if strategy.get("type") == kind and not strategy.get("when"):
+        if strategy.get("type") == kind.type_name and not strategy.get("when"):
             return i
     return None
 
 
-def _put(strategies: list[dict[str, Any]], kind: str, params: dict[str, Any] | None) -> None:
+def _field_name(kind: Kind) -> str:
+    """The document key of ``kind``'s one field (``percent``, ``ids``, ``digits``)."""
+    (only,) = kind.fields or ()
+    return only.name
+
+
+def _params(kind: Kind, value: Any) -> dict[str, Any]:
+    """``kind``'s one field set to ``value``: ``{"percent": 25}``."""
+    return {_field_name(kind): value}
+
+
+def _put(strategies: list[dict[str, Any]], kind: Kind, params: dict[str, Any] | None) -> None:
     """Set the plain ``kind`` strategy's parameters (append one if absent); None removes it."""
     i = _plain(strategies, kind)
     if params is None:
         if i is not None:
             del strategies[i]
     elif i is None:
-        strategies.append({"type": kind, **params})
+        strategies.append({"type": kind.type_name, **params})
     else:
         strategies[i].update(params)
 
@@ -61,13 +80,14 @@ def apply_edit(flag: dict[str, Any], change: FlagEdit) -> list[str]:
         else:
             flag.pop("description", None)
     if change.percent is not None:
-        _put(strategies, "percentage", {"percent": change.percent} if change.percent else None)
+        percent = _params(Percentage, change.percent) if change.percent else None
+        _put(strategies, Percentage, percent)
     if change.accounts is not None or change.add_accounts or change.remove_accounts:
-        i = _plain(strategies, "accounts")
+        i = _plain(strategies, Accounts)
         if change.accounts is not None:
             ids = list(dict.fromkeys(change.accounts))
         else:
-            ids = list(strategies[i]["ids"]) if i is not None else []
+            ids = list(strategies[i][_field_name(Accounts)]) if i is not None else []
         for account in change.add_accounts:
             if account in ids:
                 notes.append(f"{account} was already listed")
@@ -78,10 +98,10 @@ def apply_edit(flag: dict[str, Any], change: FlagEdit) -> list[str]:
                 ids.remove(account)
             else:
                 notes.append(f"{account} was not listed")
-        _put(strategies, "accounts", {"ids": ids} if ids else None)
+        _put(strategies, Accounts, _params(Accounts, ids) if ids else None)
     if change.last_digits is not None:
         digits = sorted(set(change.last_digits))
-        _put(strategies, "last_digit", {"digits": digits} if digits else None)
+        _put(strategies, LastDigit, _params(LastDigit, digits) if digits else None)
     if change.everyone is not None:
-        _put(strategies, "everyone", {} if change.everyone else None)
+        _put(strategies, Everyone, {} if change.everyone else None)
     return notes
