@@ -144,6 +144,8 @@ def test_a_change_arrives_by_pubsub_long_before_the_next_poll(
     # No poll happens for 600 s: only the published message can bring the change this soon.
     assert wait_until(lambda: b.ruleset() == Ruleset.from_dict(DOC_B))
     assert b.version == a.version
+    # Listeners run right after the swap, in the follower's thread: a moment after it.
+    assert wait_until(lambda: len(received) > 0)
     assert received == [b.ruleset()]
 
 
