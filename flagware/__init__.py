@@ -1,7 +1,8 @@
 """flagware: release features per account, not per environment.
 
-Read flags in a request with ``flagware.flags.is_enabled("name")``; see the README for
-rulesets, stores and middleware.
+Read flags in a request with ``flagware.flags.is_enabled("name")``. This module is the
+public API; docs/ has a page per topic (rulesets, web integration, stores, CLI, admin
+panel, security, operations).
 """
 
 from __future__ import annotations
