@@ -26,9 +26,15 @@ flagware runs the same class against its memory, file and Redis stores.
 
 from __future__ import annotations
 
-from flagware.testing.contract import StoreContract
-from flagware.testing.documents import ACCOUNT, DOC_A, DOC_B, INVALID, StoreFactory, canonical
-from flagware.testing.writes import WriteContract
+import pytest
+
+# The contract is pytest tests, written with plain ``assert`` as pytest tests are: let
+# pytest rewrite them (for their failure messages) although they sit in a package.
+pytest.register_assert_rewrite("flagware.testing.contract", "flagware.testing.writes")
+
+from flagware.testing.contract import StoreContract  # noqa: E402 - after the rewrite hook
+from flagware.testing.documents import ACCOUNT, DOC_A, DOC_B, INVALID, StoreFactory, canonical  # noqa: E402
+from flagware.testing.writes import WriteContract  # noqa: E402
 
 __all__ = [
     "ACCOUNT",
