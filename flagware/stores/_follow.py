@@ -64,11 +64,6 @@ class Follower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    @property
-    def running(self) -> bool:
-        """Whether the thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
-
     def start(self) -> None:
         """Start the thread (again, after a fork); a stopped follower stays stopped."""
         if self._stop.is_set():

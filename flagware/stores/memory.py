@@ -27,9 +27,7 @@ class MemoryBackend(BaseBackend):
         self._version = 1
         self._document: dict[str, Any] = first.to_dict()
         self._history = LocalHistory(history_length)
-        self._history.record(
-            1, 0, actor="MemoryStore", action="load", old=None, new=first.to_dict()
-        )
+        self._history.record(1, 0, actor="MemoryStore", action="load", old=None, new=self._document)
         self._lock = threading.Lock()
 
     def describe(self) -> str:
