@@ -181,3 +181,61 @@ def test_overrides_stack_and_cover_undefined_flags() -> None:
 def test_override_on_keeps_a_computed_variant() -> None:
     fs = evaluated().with_overrides({"ab": True})
     assert fs.variant("ab") == evaluated().variant("ab")
+
+
+# --- reading every value at once ---------------------------------------------------------------
+
+MIXED: dict[str, Any] = {
+    "test_users": ["tester"],
+    "flags": {
+        **{
+            f"pct_{i}": {"strategies": [{"type": "percentage", "percent": 10 * i}]}
+            for i in range(8)
+        },
+        "pct_and_list": {
+            "strategies": [
+                {"type": "percentage", "percent": 30},
+                {"type": "accounts", "ids": ["acct-3", "acct-7"]},
+            ]
+        },
+        "digit": {"strategies": [{"type": "last_digit", "digits": [1, 2, 3]}]},
+        "ab": {
+            "strategies": [{"type": "percentage", "percent": 60}],
+            "variants": {"a": 50, "b": 50},
+        },
+        "killed": {"enabled": False, "strategies": [{"type": "everyone"}]},
+        "everyone": {"strategies": [{"type": "everyone"}]},
+    },
+}
+
+
+def one_by_one(fs: FlagSet) -> tuple[dict[str, bool], frozenset[str], dict[str, str]]:
+    names = [*fs, *fs._overrides]
+    values = {name: fs.is_enabled(name) for name in names}
+    variants = {name: v for name in names if (v := fs.variant(name)) is not None}
+    return values, frozenset(name for name, on in values.items() if on), variants
+
+
+@pytest.mark.parametrize("overrides", [{}, {"pct_3": False, "killed": True, "undefined": "x"}])
+def test_every_value_at_once_agrees_with_reading_each(overrides: dict[str, Any]) -> None:
+    engine = Engine(Ruleset.from_dict(MIXED))
+    seen = set()
+    for i in range(300):
+        fs = engine.evaluate_all(Account(id=f"acct-{i}", number=i)).with_overrides(overrides)
+        assert (fs.as_dict(), fs.enabled_flags(), fs.variants()) == one_by_one(fs)
+        seen.add(fs.variants().get("ab"))
+        fs.as_dict()["everyone"] = False  # a copy: the next FlagSet is not affected
+    assert seen == {"a", "b", None}  # the accounts cover both variants and the flag off
+
+
+def test_every_value_at_once_for_a_deferred_evaluation() -> None:
+    fs = Engine(Ruleset.from_dict(MIXED)).evaluate_all(Account(id="acct-5", number=5), lazy=True)
+    assert (fs.as_dict(), fs.enabled_flags(), fs.variants()) == one_by_one(fs)
+
+
+def test_a_hand_built_flagset_lists_only_the_names_it_defines() -> None:
+    fs = FlagSet(frozenset({"a", "not_defined"}), ("a", "b"))
+    assert fs.as_dict() == {"a": True, "b": False}
+    assert fs.enabled_flags() == {"a"}
+    listed = FlagSet(["a", "not_defined"], ("a", "b"))  # any Container
+    assert listed.as_dict() == {"a": True, "b": False}

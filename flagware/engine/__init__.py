@@ -80,6 +80,7 @@ class Engine:
         self._plan = Plan(ruleset)
         self._names = tuple(ruleset.flags)
         self._unknown = ruleset.unknown
+        self._variant_names = tuple(name for name, flag in ruleset.flags.items() if flag.variants)
         self.killed = frozenset(name for name, flag in ruleset.flags.items() if not flag.enabled)
         """The kill-switched flags: off for everyone, overrides included."""
         self.test_users = ruleset.test_users
@@ -125,6 +126,7 @@ class Engine:
             account=account,
             explainer=_AsTestUser(self) if test_user else self,
             at=at,
+            variant_names=self._variant_names,
         )
 
     def is_released_to(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Container, Hashable, Iterable
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, compress, repeat
 from operator import lt
 from typing import TYPE_CHECKING, TypeVar
 
@@ -274,7 +274,9 @@ class Plan:
         for rule in self.loose:
             if rule.flag not in released and rule.checks_pass(account, id_bytes, at):
                 released.add(rule.flag)
-        return Released(released, rollouts, self.pct_positions) if rollouts else released
+        if rollouts:
+            return Released(released, rollouts, self.pct_positions, self.pct_flags)
+        return released
 
     def _released_anonymous(self, at: float) -> Container[str]:
         if not self.anonymous:
@@ -290,15 +292,27 @@ class Released:
     """The flags on for one account: a set, and one byte per rollout (1: inside).
 
     Turning 300 rollout results into set members costs more than computing them, so they
-    stay bytes and membership looks them up by position.
+    stay bytes and membership looks them up by position; ``names`` lists them all at C
+    speed (``compress``) for whoever wants every value.
     """
 
-    __slots__ = ("_names", "_positions", "_rollouts")
+    __slots__ = ("_flags", "_names", "_positions", "_rollouts")
 
-    def __init__(self, names: set[str], rollouts: bytes, positions: dict[str, int]) -> None:
+    def __init__(
+        self,
+        names: set[str],
+        rollouts: bytes,
+        positions: dict[str, int],
+        flags: tuple[str, ...],
+    ) -> None:
         self._names = names
         self._rollouts = rollouts
         self._positions = positions
+        self._flags = flags  # the rollout flags, in the order of ``rollouts``
+
+    def names(self) -> Iterable[str]:
+        """Every released name (one may come twice: from the set and from a rollout)."""
+        return chain(self._names, compress(self._flags, self._rollouts))
 
     def __contains__(self, name: object) -> bool:
         if name in self._names:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterator, Mapping, Set
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
@@ -37,6 +37,32 @@ class Evaluation:
     reason: str
 
 
+# {name: False} per names tuple: copying one costs a tenth of building it, and an engine
+# hands the same tuple to every FlagSet it makes. Keyed by identity, a few at a time.
+_TEMPLATES: dict[int, tuple[tuple[str, ...], dict[str, bool]]] = {}
+
+
+def _all_off(names: tuple[str, ...]) -> dict[str, bool]:
+    entry = _TEMPLATES.get(id(names))
+    if entry is not None and entry[0] is names:
+        return entry[1]
+    if len(_TEMPLATES) >= 8:
+        _TEMPLATES.clear()
+    template = dict.fromkeys(names, False)
+    _TEMPLATES[id(names)] = (names, template)
+    return template
+
+
+def _released_names(released: Container[str], names: tuple[str, ...]) -> Iterable[str]:
+    """The names in ``released``, without a membership test per name where it can."""
+    if isinstance(released, set | frozenset):
+        return released
+    listed = getattr(released, "names", None)  # the engine's Released
+    if listed is not None:
+        return listed()  # type: ignore[no-any-return]
+    return [name for name in names if name in released]
+
+
 class _Static:
     """Explains a FlagSet built from a plain mapping (tests, background jobs)."""
 
@@ -64,6 +90,7 @@ class _Slots:
         "_pending",
         "_released",
         "_unknown",
+        "_variant_names",
     )
     _account: Account | None
     _at: float | None
@@ -74,6 +101,7 @@ class _Slots:
     _pending: Callable[[], Container[str]] | None
     _released: Container[str]
     _unknown: bool
+    _variant_names: tuple[str, ...] | None
 
 
 # Slot setters that bypass FlagSet.__setattr__ (object.__setattr__ is twice as slow, and a
@@ -92,6 +120,7 @@ _set_names, _set_overrides, _set_released, _set_unknown, _set_pending = (
     _SET["_unknown"],
     _SET["_pending"],
 )
+_set_variant_names = _SET["_variant_names"]
 _NO_OVERRIDES: Mapping[str, tuple[bool, str | None]] = MappingProxyType({})
 
 
@@ -116,6 +145,7 @@ class FlagSet(_Slots):
         explainer: Explainer | None = None,
         at: float | None = None,
         overrides: Mapping[str, tuple[bool, str | None]] | None = None,
+        variant_names: tuple[str, ...] | None = None,
     ) -> None:
         # A callable defers the evaluation to the first read (the middleware's choice: a
         # request that reads no flag pays nothing); it runs at most once.
@@ -132,6 +162,8 @@ class FlagSet(_Slots):
         _set_explainer(self, explainer or _Static({}, "set by FlagSet"))
         _set_at(self, at)
         _set_overrides(self, overrides or _NO_OVERRIDES)
+        # The flags that may have a variant (None: any), so variants() asks only them.
+        _set_variant_names(self, variant_names)
 
     @classmethod
     def from_mapping(
@@ -164,6 +196,7 @@ class FlagSet(_Slots):
             unknown=unknown,
             account=account,
             explainer=_Static(variants, "set explicitly (FlagSet.from_mapping)"),
+            variant_names=tuple(variants),
         )
 
     @property
@@ -210,17 +243,25 @@ class FlagSet(_Slots):
         return Evaluation(name, self.is_enabled(name), self.variant(name), self.reason(name))
 
     def as_dict(self) -> dict[str, bool]:
-        """``{name: enabled}`` for every defined flag (and every overridden one)."""
+        """``{name: enabled}`` for every defined flag (and every overridden one).
+
+        As cheap as the evaluation itself: C-level dict operations, no call per name.
+        """
         released = self._released if self._pending is None else self._evaluate()
-        out = {name: name in released for name in self._names}
-        for name, (enabled, _) in self._overrides.items():
-            out[name] = enabled
+        names = self._names
+        out = _all_off(names).copy()
+        out.update(dict.fromkeys(_released_names(released, names), True))
+        if len(out) != len(names):  # a hand-built FlagSet released names it does not define
+            out = {name: name in released for name in names}
+        if self._overrides:
+            out.update((name, enabled) for name, (enabled, _) in self._overrides.items())
         return out
 
     def variants(self) -> dict[str, str]:
         """``{name: variant}`` for the flags that are on and have a variant."""
+        names = self._names if self._variant_names is None else self._variant_names
         out = {}
-        for name in self.as_dict():
+        for name in (*names, *self._overrides) if self._overrides else names:
             chosen = self.variant(name)
             if chosen is not None:
                 out[name] = chosen
@@ -228,7 +269,16 @@ class FlagSet(_Slots):
 
     def enabled_flags(self) -> frozenset[str]:
         """The names of the defined (or overridden) flags that are on."""
-        return frozenset(name for name, on in self.as_dict().items() if on)
+        released = self._released if self._pending is None else self._evaluate()
+        on = frozenset(_released_names(released, self._names))
+        if not on <= self._defined:
+            on = on.intersection(self._defined)
+        if self._overrides:
+            forced = self._overrides.items()
+            on = on.union(n for n, (e, _) in forced if e).difference(
+                n for n, (e, _) in forced if not e
+            )
+        return on
 
     def with_overrides(self, overrides: Mapping[str, bool | str]) -> FlagSet:
         """A copy with some flags forced on/off or to a variant (``{"x": True, "y": "green"}``).
@@ -247,6 +297,7 @@ class FlagSet(_Slots):
             explainer=self._explainer,
             at=self._at,
             overrides=merged,
+            variant_names=self._variant_names,
         )
 
     def _evaluate(self) -> Container[str]:
