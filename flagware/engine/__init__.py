@@ -72,12 +72,17 @@ class Engine:
 
     :param ruleset: the validated ruleset.
     :param clock: current time in epoch seconds; default :func:`time.time`.
+    :param previous: the engine of the ruleset this one was edited from: the flags both
+        share (the same objects, as stores and ``Ruleset.from_dict(previous=...)`` keep
+        them) are not compiled again, so applying a one-flag change costs that flag.
     """
 
-    def __init__(self, ruleset: Ruleset, *, clock: Clock = time.time) -> None:
+    def __init__(
+        self, ruleset: Ruleset, *, clock: Clock = time.time, previous: Engine | None = None
+    ) -> None:
         self._ruleset = ruleset
         self._clock = clock
-        self._plan = Plan(ruleset)
+        self._plan = Plan(ruleset, previous._plan if previous is not None else None)
         self._names = tuple(ruleset.flags)
         self._unknown = ruleset.unknown
         self._variant_names = tuple(name for name, flag in ruleset.flags.items() if flag.variants)

@@ -1,139 +1,58 @@
 """A ruleset compiled into indexes, so evaluating every flag costs little more than a lookup.
 
-Each strategy entry becomes a *rule*: indexed conditions (the account's id, last digit or
-an attribute must be one of a set of values), rollout hash checks, and residual checks
-only a call can decide. Rules are then sorted by what they need:
+Each strategy entry becomes a *rule* (:mod:`._rules`), and rules are sorted by what they
+need:
 
 - no condition at all: the flag is on for every account, precomputed (``always``);
 - only a rollout hash: all such hashes run in one C-level ``map`` (``pct_*``);
 - indexed conditions on one dimension and nothing else: a dict from the account's value
   to the flags it releases (``by_id``, ``by_digit``, ``by_attribute``), one lookup each;
-- indexed conditions on several dimensions and nothing else: per set of dimensions, one
-  dict per dimension; the intersection of the lookups is the released flags
-  (``conjunctions``);
+- indexed conditions on several dimensions and nothing else: the intersection of one
+  lookup per dimension, or one lookup of the value tuple (``conjunctions``, ``combined``);
 - indexed conditions with further checks: the lookups give candidate rules, whose checks
   then run (``groups``);
 - everything else (custom strategies, schedules, ``ne``/``lt``/``regex`` tests) is
   called per account (``loose``), skipped once its flag is already on.
 
-The plain semantics live in :mod:`flagware.engine._reference`; the two must agree.
+A plan built with ``previous`` (the plan of the ruleset before a change) recompiles only
+the flags that changed (a flag is the same object while unchanged: see
+``Ruleset.from_dict(previous=...)``) and rebuilds only the indexes they are in; a
+one-condition index is patched instead. The plain semantics live in
+:mod:`flagware.engine._reference`; the two must agree, however the plan was built.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Container, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Container, Hashable, Iterable, Mapping
 from itertools import chain, compress, repeat
 from operator import lt
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mmh3 import mmh3_32_uintdigest
 
-from flagware.engine._reference import call_custom
-from flagware.strategies.base import (
-    DIGIT,
-    ID,
-    BuiltinStrategy,
-    Dimension,
-    HashCheck,
-    IndexedCondition,
-    Residual,
+from flagware.engine import _tables
+from flagware.engine._rules import ALWAYS, LOOSE, PERCENT, Kind, Rule, compile_flag, kinds_of
+from flagware.engine._tables import (
+    Combined,
+    Conjunction,
+    Group,
+    conjunctions,
+    patched_table,
+    single_table,
 )
+from flagware.strategies.base import DIGIT, ID, Dimension, HashCheck
 from flagware.strategies.conditions import index_key
 
 if TYPE_CHECKING:
     from flagware.account import Account
-    from flagware.ruleset import Flag, Ruleset, StrategySpec
+    from flagware.ruleset import Flag, Ruleset
 
 __all__ = ["Plan"]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One strategy entry of one flag, as what must hold for the flag to be on."""
-
-    flag: str
-    conditions: tuple[IndexedCondition, ...]
-    hashes: tuple[HashCheck, ...]
-    residuals: tuple[Residual, ...]
-
-    def checks_pass(self, account: Account | None, id_bytes: bytes, now: float) -> bool:
-        """Whether the hash and residual checks hold (indexed conditions already did)."""
-        for h in self.hashes:
-            if mmh3_32_uintdigest(id_bytes, h.seed) >= h.threshold:
-                return False
-        return all(r.check(account, now) for r in self.residuals)
-
-
-@dataclass(frozen=True, slots=True)
-class Conjunction:
-    """Rules without further checks that look up the same dimensions, at most one per flag.
-
-    Each table maps a value to the flags whose rule accepts it; the flags whose rule
-    accepts all of the account's values are the intersection of one lookup per table.
-    """
-
-    dimensions: tuple[Dimension, ...]
-    tables: tuple[dict[Hashable, frozenset[str]], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Combined:
-    """Conjunctions over string-valued attributes, as one dict keyed by the value tuple.
-
-    ``country in [NL, DE] and plan == pro`` becomes ``{("NL", "pro"): ..., ("DE", "pro"):
-    ...}``: one lookup per account instead of one per attribute plus an intersection. Built
-    only while the product of the value sets stays small.
-    """
-
-    attributes: tuple[str, ...]
-    table: dict[tuple[Hashable, ...], frozenset[str]]
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Rules with further checks that look up the same dimensions; tables give positions."""
-
-    dimensions: tuple[Dimension, ...]
-    tables: tuple[dict[Hashable, frozenset[int]], ...]
-    rules: tuple[Rule, ...]
-
-
-def _custom_residual(strategy: object) -> Residual:
-    def check(account: Account | None, now: float) -> bool:
-        return account is not None and call_custom(strategy, account)  # type: ignore[arg-type]
-
-    return Residual(check)
-
-
-def _rule(flag: Flag, spec: StrategySpec) -> Rule | None:
-    """Compile one entry into a rule, or None if it can never match."""
-    strategy = spec.strategy
-    if isinstance(strategy, BuiltinStrategy):
-        pieces = list(strategy.compile(flag.rollout_salt))
-    else:
-        pieces = [_custom_residual(strategy)]
-    pieces.extend(c.compile() for c in spec.when)
-    by_dimension: dict[Dimension, frozenset[Hashable]] = {}
-    hashes: list[HashCheck] = []
-    residuals: list[Residual] = []
-    for piece in pieces:
-        if isinstance(piece, IndexedCondition):
-            seen = by_dimension.get(piece.dimension)
-            by_dimension[piece.dimension] = piece.values if seen is None else seen & piece.values
-        elif isinstance(piece, HashCheck):
-            hashes.append(piece)
-        else:
-            residuals.append(piece)
-    if any(not values for values in by_dimension.values()):
-        return None
-    if any(h.threshold == 0 for h in hashes):
-        return None
-    conditions = tuple(IndexedCondition(d, v) for d, v in sorted(by_dimension.items()))
-    return Rule(flag.name, conditions, tuple(hashes), tuple(residuals))
+Members = dict[str, tuple[Rule, ...]]  # flag -> its rules of one kind
+# Past this share of changed flags, building the plan afresh is as cheap as patching it.
+REBUILD_SHARE = 0.25
 
 
 def _value_of(dimension: Dimension, account: Account) -> Hashable | None:
@@ -153,62 +72,96 @@ def _lookup(table: dict[Hashable, T], value: Hashable) -> T | None:
 
 
 class Plan:
-    """The compiled, indexed form of a ruleset; ``released`` is the hot path."""
+    """The compiled, indexed form of a ruleset; ``released`` is the hot path.
 
-    def __init__(self, ruleset: Ruleset) -> None:
+    :param previous: the plan of an earlier ruleset, whose unchanged flags keep their
+        compiled rules and whose untouched indexes are shared.
+    """
+
+    def __init__(self, ruleset: Ruleset, previous: Plan | None = None) -> None:
         self.ruleset = ruleset
         flags = ruleset.flags
         self.defined = frozenset(flags)
         self.live = frozenset(name for name, flag in flags.items() if flag.enabled)
         self.test_users = ruleset.test_users
-        rules = [
-            rule
-            for flag in flags.values()
-            if flag.enabled
-            for spec in flag.strategies
-            if (rule := _rule(flag, spec)) is not None
-        ]
-        self.always = frozenset(r.flag for r in rules if _is_constant(r))
-        plain_hash: list[Rule] = []
-        plain_indexed: list[Rule] = []
-        checked: list[Rule] = []
-        loose: list[Rule] = []
-        for r in rules:
-            if r.flag in self.always:
+        self._flags: Mapping[str, Flag] = flags
+        changed = None if previous is None else _changed(previous._flags, flags)
+        if previous is None or changed is None or len(changed) > REBUILD_SHARE * len(flags) + 4:
+            self._kinds = {name: kinds_of(compile_flag(flag)) for name, flag in flags.items()}
+            self._members: dict[Kind, Members] = {}
+            for name, kinds in self._kinds.items():
+                for kind, rules in kinds.items():
+                    self._members.setdefault(kind, {})[name] = rules
+            self._parts: dict[Kind, Any] = {
+                kind: _build(kind, members) for kind, members in self._members.items()
+            }
+        else:
+            self._update(previous, changed)
+        self._publish()
+
+    def _update(self, previous: Plan, changed: list[str]) -> None:
+        """Recompile the changed flags; rebuild (or patch) only the indexes they are in."""
+        self._kinds = dict(previous._kinds)
+        self._members = dict(previous._members)
+        self._parts = dict(previous._parts)
+        touched: dict[Kind, dict[str, tuple[tuple[Rule, ...], tuple[Rule, ...]]]] = {}
+        for name in changed:
+            before = self._kinds.pop(name, {})
+            flag = self._flags.get(name)
+            after = kinds_of(compile_flag(flag)) if flag is not None else {}
+            if flag is not None:
+                self._kinds[name] = after
+            for kind in before.keys() | after.keys():
+                touched.setdefault(kind, {})[name] = (before.get(kind, ()), after.get(kind, ()))
+        for kind, edits in touched.items():
+            members = dict(self._members.get(kind, {}))
+            for name, (_, rules) in edits.items():
+                members.pop(name, None)
+                if rules:
+                    members[name] = rules
+            if not members:
+                self._members.pop(kind, None)
+                self._parts.pop(kind, None)
                 continue
-            if r.conditions:
-                (checked if r.hashes or r.residuals else plain_indexed).append(r)
-            elif not r.residuals and len(r.hashes) == 1:
-                plain_hash.append(r)
+            self._members[kind] = members
+            old = self._parts.get(kind)
+            if kind[0] == "single" and old is not None:
+                for name, (was, now) in edits.items():
+                    old = patched_table(old, name, was, now)
+                self._parts[kind] = old
+            elif kind == PERCENT and old is not None:
+                widest = dict(old)
+                for name, (_, rules) in edits.items():
+                    widest.pop(name, None)
+                    if rules:
+                        widest[name] = _widest(rules)
+                self._parts[kind] = widest
             else:
-                loose.append(r)
-        # One rollout per flag: all of a flag's rollouts hash with its salt, so the widest wins.
-        widest: dict[str, HashCheck] = {}
-        for r in plain_hash:
-            check = r.hashes[0]
-            if r.flag not in widest or check.threshold > widest[r.flag].threshold:
-                widest[r.flag] = check
+                self._parts[kind] = _build(kind, members)
+
+    def _publish(self) -> None:
+        """The attributes ``released`` reads, from the parts."""
+        parts = self._parts
+        self.always: frozenset[str] = parts.get(ALWAYS, frozenset())
+        widest: dict[str, HashCheck] = parts.get(PERCENT, {})
         self.pct_flags = tuple(widest)
         self.pct_seeds = tuple(c.seed for c in widest.values())
         self.pct_thresholds = tuple(c.threshold for c in widest.values())
         self.pct_positions = {name: i for i, name in enumerate(self.pct_flags)}
-        single = [r for r in plain_indexed if len(r.conditions) == 1]
-        tables = _single_tables(single)
-        self.by_id = tables.pop(ID, None)
-        self.by_digit = tables.pop(DIGIT, None)
-        self.by_attribute = tuple((d[1], table) for d, table in sorted(tables.items()))
-        combined: list[Combined] = []
-        intersected: list[Conjunction] = []
-        for conjunction in _conjunctions(r for r in plain_indexed if len(r.conditions) > 1):
-            table = _combine(conjunction)
-            if table is None:
-                intersected.append(conjunction)
-            else:
-                combined.append(table)
-        self.combined = tuple(combined)
-        self.conjunctions = tuple(intersected)
+        singles = sorted(k for k in parts if k[0] == "single")
+        self.by_id: dict[Hashable, frozenset[str]] | None = parts.get(("single", ID))
+        self.by_digit: dict[Hashable, frozenset[str]] | None = parts.get(("single", DIGIT))
+        self.by_attribute = tuple(
+            (dim[1], parts[(kind, dim)]) for kind, dim in singles if dim not in (ID, DIGIT)
+        )
         self.by_attribute_name = dict(self.by_attribute)
-        self.groups = _groups(checked)
+        multi = [parts[k] for k in sorted(k for k in parts if k[0] == "conjunction")]
+        self.combined: tuple[Combined, ...] = tuple(chain.from_iterable(c for c, _ in multi))
+        self.conjunctions: tuple[Conjunction, ...] = tuple(chain.from_iterable(i for _, i in multi))
+        self.groups: tuple[Group, ...] = tuple(
+            parts[k] for k in sorted(k for k in parts if k[0] == "group")
+        )
+        loose: tuple[Rule, ...] = parts.get(LOOSE, ())
         # Most loose rules are one call (a schedule, a custom strategy, one `ne` condition):
         # those are called directly, the per-rule cost of the loop being most of theirs.
         self.single_checks = tuple(
@@ -218,7 +171,8 @@ class Plan:
         self.anonymous = tuple(
             r for r in loose if not r.hashes and all(x.anonymous for x in r.residuals)
         )
-        self.needs_clock = any(x.timed for r in (*checked, *loose) for x in r.residuals)
+        checked = chain(loose, *(g.rules for g in self.groups))
+        self.needs_clock = any(x.timed for r in checked for x in r.residuals)
 
     def released(
         self, account: Account | None, at: float, test_user: bool = False
@@ -339,102 +293,30 @@ def _intersect(
     return hits or frozenset()
 
 
-def _is_constant(rule: Rule) -> bool:
-    return not (rule.conditions or rule.hashes or rule.residuals)
+def _changed(before: Mapping[str, Flag], after: Mapping[str, Flag]) -> list[str]:
+    """The names whose flag is not the same object in both (added and removed included).
 
-
-def _inverted(entries: Iterable[tuple[frozenset[Hashable], T]]) -> dict[Hashable, frozenset[T]]:
-    """value -> the members whose values include it, from (values, member) entries.
-
-    A value of one member (an id in one allowlist: nearly all of them) shares that member's
-    one-element set, and whole value sets go in with C-level dict updates: 1.3 million ids
-    compiled in 7.5 s and 340 MiB with a set per value.
+    Flags compare by identity, so the set difference of the items runs at C speed.
     """
-    table: dict[Hashable, frozenset[T]] = {}
-    shared: dict[Hashable, set[T]] = {}
-    for values, member in entries:
-        common = table.keys() & values
-        for value in common:
-            members = shared.get(value)
-            if members is None:
-                members = shared[value] = set(table[value])
-            members.add(member)
-        table.update(dict.fromkeys(values - common if common else values, frozenset((member,))))
-    for value, members in shared.items():
-        table[value] = frozenset(members)
-    return table
+    return list({name for name, _ in before.items() ^ after.items()})
 
 
-def _single_tables(rules: Iterable[Rule]) -> dict[Dimension, dict[Hashable, frozenset[str]]]:
-    """For one-condition rules: per dimension, value -> flags released by it."""
-    by_dimension: defaultdict[Dimension, list[tuple[frozenset[Hashable], str]]] = defaultdict(list)
-    for rule in rules:
-        condition = rule.conditions[0]
-        by_dimension[condition.dimension].append((condition.values, rule.flag))
-    return {dimension: _inverted(entries) for dimension, entries in by_dimension.items()}
+def _widest(rules: Iterable[Rule]) -> HashCheck:
+    """A flag's rollouts all hash with its salt, so the widest one is the one that counts."""
+    return max((rule.hashes[0] for rule in rules), key=lambda check: check.threshold)
 
 
-def _conjunctions(rules: Iterable[Rule]) -> tuple[Conjunction, ...]:
-    """Multi-condition rules by dimensions, split so no flag has two rules in one table set."""
-    layers: defaultdict[tuple[Dimension, ...], list[tuple[list[Rule], set[str]]]] = defaultdict(
-        list
-    )
-    for rule in rules:
-        dims = tuple(c.dimension for c in rule.conditions)
-        for layer, flags in layers[dims]:
-            if rule.flag not in flags:
-                layer.append(rule)
-                flags.add(rule.flag)
-                break
-        else:
-            layers[dims].append(([rule], {rule.flag}))
-    out = []
-    for dims, stack in sorted(layers.items()):
-        for layer, _ in stack:
-            tables = tuple(
-                _inverted((rule.conditions[i].values, rule.flag) for rule in layer)
-                for i in range(len(dims))
-            )
-            out.append(Conjunction(dims, tables))
-    return tuple(out)
-
-
-MAX_COMBINED = 4096
-
-
-def _combine(conjunction: Conjunction) -> Combined | None:
-    """The conjunction as one table, if it is over string attributes and small enough."""
-    if any(d[0] != "attr" for d in conjunction.dimensions):
-        return None
-    if any(not isinstance(v, str) for t in conjunction.tables for v in t):
-        return None
-    size = 1
-    for t in conjunction.tables:
-        size *= len(t)
-    if size > MAX_COMBINED:
-        return None
-    table: dict[tuple[Hashable, ...], frozenset[str]] = {(): frozenset()}
-    for t in conjunction.tables:
-        table = {
-            (*key, value): both
-            for key, flags in table.items()
-            for value, more in t.items()
-            if (both := (flags & more) if key else more)
-        }
-    return Combined(tuple(d[1] for d in conjunction.dimensions), table)
-
-
-def _groups(rules: Iterable[Rule]) -> tuple[Group, ...]:
-    by_dimensions: defaultdict[tuple[Dimension, ...], list[Rule]] = defaultdict(list)
-    for rule in rules:
-        by_dimensions[tuple(c.dimension for c in rule.conditions)].append(rule)
-    groups = []
-    for dimensions, members in sorted(by_dimensions.items()):
-        tables = tuple(
-            _inverted(
-                (rule.conditions[i].values, position) for position, rule in enumerate(members)
-            )
-            for i in range(len(dimensions))
-        )
-        groups.append(Group(dimensions, tables, tuple(members)))
-    return tuple(groups)
+def _build(kind: Kind, members: Members) -> Any:
+    """The index of one kind of rule, from every flag's rules of that kind."""
+    if kind == ALWAYS:
+        return frozenset(members)
+    if kind == PERCENT:
+        return {name: _widest(rules) for name, rules in members.items()}
+    if kind == LOOSE:
+        return tuple(chain.from_iterable(members.values()))
+    family, dimensions = kind
+    if family == "single":
+        return single_table(members)
+    if family == "conjunction":
+        return conjunctions(dimensions, members)
+    return _tables.group(dimensions, members)

@@ -94,7 +94,8 @@ def decide(
 def variant_for(flag: Flag, account: Account | None) -> str | None:
     """The variant of a *released* flag: a stable weighted pick, or None without variants.
 
-    An anonymous request has no id to bucket, so it gets the first variant listed.
+    Variants are in name order. An anonymous request has no id to bucket, so it gets the
+    first.
     """
     if not flag.variants:
         return None

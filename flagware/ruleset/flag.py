@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from flagware.ruleset.documents import copy_document
+from flagware.ruleset.documents import canonical_json, copy_document
 from flagware.strategies.base import BuiltinStrategy, Strategy
 from flagware.strategies.conditions import Condition
 
@@ -49,6 +50,9 @@ class Flag:
     strategies: tuple[StrategySpec, ...] = ()
     variants: tuple[tuple[str, float], ...] = ()
     salt: str | None = None
+    # What the flag adds to the document-wide totals (ruleset.limits), set by the parser so
+    # that a later edit of other flags can count this one without walking it again.
+    _counts: tuple[int, ...] | None = field(default=None, repr=False, kw_only=True)
 
     @property
     def rollout_salt(self) -> str:
@@ -58,6 +62,22 @@ class Flag:
     def to_dict(self) -> dict[str, Any]:
         """The flag's document form, defaults left out."""
         return copy_document(self._shared_dict())
+
+    @cached_property
+    def _document(self) -> dict[str, Any]:
+        """The document form, built once and shared by every ruleset holding this flag
+        (callers must not mutate it): a parser given it back knows the flag unchanged."""
+        return self._shared_dict()
+
+    @cached_property
+    def _canonical(self) -> bytes:
+        """The canonical JSON of the document form (ASCII), computed once."""
+        return canonical_json(self._document).encode("ascii")
+
+    @cached_property
+    def _segment(self) -> bytes:
+        """``"name":{...}``, as the flag appears in its ruleset's canonical JSON."""
+        return canonical_json(self.name).encode("ascii") + b":" + self._canonical
 
     def _shared_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {}

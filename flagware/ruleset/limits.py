@@ -7,7 +7,7 @@ walk, so a document far over a limit costs no more to refuse than one at it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flagware.errors import RulesetError
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from flagware.ruleset.flag import StrategySpec
     from flagware.strategies.conditions import Condition
 
-__all__ = ["LIMITS", "MAX_PROBLEMS", "Problems", "Totals"]
+__all__ = ["LIMITS", "MAX_PROBLEMS", "NO_COUNTS", "Problems", "Totals"]
 
 # Every limit a ruleset document must keep, in one table (README, "Validation", lists them).
 # The document-wide ones are what keeps the cost of a request bounded whatever is stored:
@@ -72,6 +72,9 @@ _COUNTED = {
     "regex_program": "RE2 instructions of compiled regex conditions",
     "contains_texts": "text values of contains conditions",
 }
+
+# What a flag counts (``Flag._counts``: its values, then each total above) when it has none.
+NO_COUNTS = (0,) * (1 + len(_COUNTED))
 
 # A RulesetError lists at most this many problems; validation stops once it has them.
 MAX_PROBLEMS = 100
@@ -144,6 +147,24 @@ class Totals:
         )
         self.problems.halted = True
         return False
+
+    def snapshot(self) -> tuple[int, ...]:
+        """The totals so far, for :meth:`since`."""
+        return tuple(self.counts.values())
+
+    def since(self, snapshot: tuple[int, ...]) -> tuple[int, ...]:
+        """What was counted since ``snapshot``: one flag's share, kept with it."""
+        return tuple(now - then for now, then in zip(self.counts.values(), snapshot, strict=True))
+
+    def add_counts(self, flags: Iterable[tuple[int, ...]], path: str) -> bool:
+        """Count flags validated before, from what each counted then (its ``_counts``:
+        values, then :meth:`since`'s)."""
+        columns = zip(*list(flags), strict=True)
+        next(columns, None)  # the values, which the shape check counted
+        return all(
+            self.add(name, sum(column), path)
+            for name, column in zip(self.counts, columns, strict=True)
+        )
 
     def add_strategy(self, raw: Mapping[str, Any], custom: bool, path: str) -> bool:
         """Count one raw strategy entry and its conditions."""

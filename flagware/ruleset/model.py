@@ -7,14 +7,17 @@ document first. ``to_dict`` gives the canonical document back, and round-trips.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from flagware.ruleset.documents import SCHEMA_VERSION, UnknownPolicy, canonical_json, copy_document
+from flagware.ruleset._canonical import Canonical, assemble, reread
+from flagware.ruleset.documents import SCHEMA_VERSION, UnknownPolicy, copy_document
 from flagware.ruleset.flag import Flag
-from flagware.ruleset.parse import parse
+from flagware.ruleset.limits import NO_COUNTS
+from flagware.ruleset.parse import Base, parse
 
 __all__ = ["Ruleset"]
 
@@ -35,8 +38,8 @@ class Ruleset:
             "schema": SCHEMA_VERSION,
             "test_users": sorted(self.test_users),
             "unknown": self.unknown,
-            # Shares inner values with the specs; to_dict() hands out a deep copy.
-            "flags": {name: flag._shared_dict() for name, flag in self.flags.items()},
+            # Each flag's own document, shared; to_dict() hands out a deep copy.
+            "flags": {name: flag._document for name, flag in self.flags.items()},
         }
         object.__setattr__(self, "_doc", doc)
 
@@ -51,6 +54,55 @@ class Ruleset:
         flags, test_users, unknown = parse(doc, source=source)
         return cls(flags=flags, test_users=test_users, unknown=unknown)
 
+    def _edited(self, doc: Any, changed: Set[str], *, source: str | None = None) -> Ruleset:
+        """``doc`` validated as an edit of this ruleset in which only the flags named in
+        ``changed`` differ (the caller vouches for the others: see ``_draft``, ``_reread``);
+        the cost of those flags, not of the whole ruleset."""
+        base = self._base
+        if base is None:
+            return Ruleset.from_dict(doc, source=source)
+        flags, test_users, unknown = parse(doc, source=source, base=base, changed=changed)
+        return Ruleset(flags=flags, test_users=test_users, unknown=unknown)
+
+    @cached_property
+    def _base(self) -> Base | None:
+        """What an edit starts from; None if a flag was not built by the parser."""
+        counts = [flag._counts for flag in self.flags.values()]
+        if any(c is None for c in counts):
+            return None
+        summed = tuple(map(sum, zip(*counts, strict=True))) if counts else NO_COUNTS
+        return Base(self.flags, summed)
+
+    @cached_property
+    def _canonical(self) -> Canonical:
+        """The canonical JSON (what stores write and digest), assembled once."""
+        return assemble(self.flags, self.test_users, self.unknown)
+
+    def _shared_document(self) -> dict[str, Any]:
+        """The document without copying (stores compare and summarise it; never mutate)."""
+        return self._doc
+
+    def _draft(self, touched: frozenset[str]) -> dict[str, Any]:
+        """A document to edit in place, copying only the ``touched`` flags: the others are
+        their shared documents, so parsing the draft with ``previous=self`` reuses them."""
+        doc = self._doc
+        flags = dict(doc["flags"])
+        for name in touched & flags.keys():
+            flags[name] = copy_document(flags[name])
+        return {**doc, "test_users": list(doc["test_users"]), "flags": flags}
+
+    def _reread(self, raw: bytes) -> tuple[dict[str, Any], frozenset[str]] | None:
+        """``raw`` (a stored canonical document) as an edit of this ruleset, for
+        ``_edited``: the document and the flags that differ, only those decoded; None if
+        it must be read whole."""
+        found = reread(self._canonical, self.flags, raw)
+        if found is None:
+            return None
+        flags, changed, top = found
+        if top is None:
+            top = {**self._doc, "test_users": list(self._doc["test_users"])}
+        return {**top, "flags": flags}, changed
+
     def to_dict(self) -> dict[str, Any]:
         """The canonical document (a fresh copy); ``from_dict(r.to_dict()) == r``."""
         return copy_document(self._doc)
@@ -59,7 +111,7 @@ class Ruleset:
         if not isinstance(other, Ruleset):
             return NotImplemented
         # Compared as canonical JSON, so that `true` and `1` (which match differently) differ.
-        return canonical_json(self._doc) == canonical_json(other._doc)
+        return self._canonical.data == other._canonical.data
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
+from operator import sub
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
@@ -36,7 +37,7 @@ from flagware.strategies.conditions import (
 )
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
 
-__all__ = ["FLAG_KEYS", "FLAG_NAME", "VARIANT_NAME", "Parsed", "parse"]
+__all__ = ["FLAG_KEYS", "FLAG_NAME", "VARIANT_NAME", "Base", "Parsed", "parse"]
 
 
 class Parsed(NamedTuple):
@@ -174,17 +175,20 @@ def _problems(prefix: str, exc: ValidationError, limit: int = MAX_PROBLEMS) -> l
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _check_shape(doc: Any) -> str | None:
-    """Refuse documents too big or too deep before validating anything else."""
+def _walk(value: Any, depth: int, budget: int) -> int | str:
+    """The number of values in ``value`` (at ``depth``), or why it is too big or too deep.
+
+    Stops once past ``budget`` values, so a hostile document costs no more than the limit.
+    """
     nodes = 0
-    stack: list[tuple[Any, int]] = [(doc, 1)]
+    stack: list[tuple[Any, int]] = [(value, depth)]
     push, pop = stack.append, stack.pop
     while stack:
         value, depth = pop()
         nodes += 1
         if type(value) in _SCALARS:  # the common case, checked cheaply
             continue
-        if nodes > LIMITS["nodes"]:
+        if nodes > budget:
             return f"the document has more than {LIMITS['nodes']:,} values"
         if isinstance(value, dict | Mapping):
             children: Any = value.values()
@@ -199,9 +203,40 @@ def _check_shape(doc: Any) -> str | None:
                 nodes += 1
             else:
                 push((child, depth + 1))
-    if nodes > LIMITS["nodes"]:
+    if nodes > budget:
         return f"the document has more than {LIMITS['nodes']:,} values"
-    return None
+    return nodes
+
+
+def _check_shape(
+    doc: Mapping[Any, Any], only: list[Any] | None, known: int
+) -> str | dict[Any, int]:
+    """Refuse documents too big or too deep before validating anything else.
+
+    Returns the number of values in each flag walked, or the problem. With ``only``, just
+    those flags are walked: the others are ``known`` values, counted when first read.
+    """
+    budget = LIMITS["nodes"] - 1 - known  # the document itself, and the flags not walked
+    per_flag: dict[Any, int] = {}
+    for key, value in doc.items():
+        if key == "flags" and isinstance(value, Mapping) and value:
+            budget -= 1
+            for name in value if only is None else only:
+                walked = _walk(value[name], 3, budget)
+                if isinstance(walked, str):
+                    return walked
+                per_flag[name] = walked
+                budget -= walked
+                if budget < 0:
+                    return f"the document has more than {LIMITS['nodes']:,} values"
+            continue
+        walked = _walk(value, 2, budget)
+        if isinstance(walked, str):
+            return walked
+        budget -= walked
+    if budget < 0:
+        return f"the document has more than {LIMITS['nodes']:,} values"
+    return per_flag
 
 
 def _parse_strategy(
@@ -264,7 +299,9 @@ def _validate_strategy(
     return StrategySpec(kind, strategy, stored, when) if ok else None
 
 
-def _parse_flag(name: Any, raw: Any, problems: Problems, totals: Totals) -> Flag | None:
+def _parse_flag(
+    name: Any, raw: Any, problems: Problems, totals: Totals, nodes: int | None
+) -> Flag | None:
     if not isinstance(name, str) or not re.fullmatch(FLAG_NAME, name):
         problems.append(f"flags[{_short(name)}]: flag name must match {FLAG_NAME}")
         return None
@@ -275,6 +312,7 @@ def _parse_flag(name: Any, raw: Any, problems: Problems, totals: Totals) -> Flag
         problems.append(f"{path}: must be a mapping of flag settings (or empty), got {_short(raw)}")
         return None
     before = len(problems)
+    counted = totals.snapshot()
     try:
         model: FlagModel | None = FlagModel.model_validate(raw)
     except ValidationError as exc:
@@ -299,23 +337,53 @@ def _parse_flag(name: Any, raw: Any, problems: Problems, totals: Totals) -> Flag
         description=model.description,
         enabled=model.enabled,
         strategies=tuple(strategies),
-        variants=tuple((model.variants or {}).items()),
+        # In name order, as the canonical JSON every store writes has them: buckets follow
+        # the order, and a process must not assign other variants than one reading it back.
+        variants=tuple(sorted((model.variants or {}).items())),
         salt=model.salt,
+        _counts=None if nodes is None else (nodes, *totals.since(counted)),
     )
 
 
-def parse(doc: Any, *, source: str | None = None) -> Parsed:
+class Base(NamedTuple):
+    """A valid ruleset's flags and what they count together (``Flag._counts`` summed),
+    which an edit of a few of them starts from."""
+
+    flags: Mapping[str, Flag]
+    counts: tuple[int, ...]
+
+
+def parse(
+    doc: Any,
+    *,
+    source: str | None = None,
+    base: Base | None = None,
+    changed: Set[str] = frozenset(),
+) -> Parsed:
     """Validate a whole document; raise one :class:`RulesetError` listing every problem.
 
     Returns the parts of a :class:`~flagware.Ruleset` (which ``Ruleset.from_dict`` builds).
+    With ``base``, ``doc`` is an edit of it in which only the flags named in ``changed``
+    may differ (the caller vouches for the rest: a store's edit, or a stored document read
+    against the one served): those are validated, the others kept, and the document-wide
+    limits count them all.
     """
     if not isinstance(doc, Mapping):
         raise RulesetError(
             [f"<document>: must be a mapping with `flags`, got {type(doc).__name__}"],
             source=source,
         )
-    shape = _check_shape(doc)
-    if shape is not None:
+    raw_flags = doc.get("flags")
+    kept: tuple[int, ...] | None = None
+    walk: list[Any] | None = None
+    if base is not None and isinstance(raw_flags, Mapping):
+        gone = [c for name in changed if (flag := base.flags.get(name)) and (c := flag._counts)]
+        kept = (
+            tuple(map(sub, base.counts, map(sum, zip(*gone, strict=True)))) if gone else base.counts
+        )
+        walk = sorted(raw_flags.keys() & changed, key=str)
+    shape = _check_shape(doc, walk, kept[0] if kept else 0)
+    if isinstance(shape, str):
         raise RulesetError([f"<document>: {shape}"], source=source)
     problems = Problems()
     totals = Totals(problems)
@@ -325,13 +393,28 @@ def parse(doc: Any, *, source: str | None = None) -> Parsed:
         problems.extend(_problems("", exc))
         top = None
     flags: dict[str, Flag] = {}
-    raw_flags = doc.get("flags")
-    if isinstance(raw_flags, Mapping):
+    if base is not None and kept is not None and walk is not None and raw_flags is not None:
+        totals.add_counts([kept], "flags")  # a part of a valid ruleset: within every limit
+        flags = dict(base.flags)
+        for name in changed - raw_flags.keys():
+            flags.pop(name, None)
+        added = False
+        for name in walk:
+            if problems.full:
+                problems.more = problems.more or not problems.halted
+                break
+            flag = _parse_flag(name, raw_flags[name], problems, totals, shape.get(name))
+            if flag is not None:
+                added = added or name not in flags
+                flags[name] = flag
+        if added or list(flags) != list(raw_flags):  # in the document's order, as read whole
+            flags = {name: flags[name] for name in raw_flags if name in flags}
+    elif isinstance(raw_flags, Mapping):
         for name, raw in raw_flags.items():
             if problems.full:
                 problems.more = problems.more or not problems.halted
                 break
-            flag = _parse_flag(name, raw, problems, totals)
+            flag = _parse_flag(name, raw, problems, totals, shape.get(name))
             if flag is not None:
                 flags[name] = flag
     if problems or top is None:

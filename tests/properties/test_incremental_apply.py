@@ -1,0 +1,115 @@
+"""Incremental apply, fuzzed: a ruleset read as an edit of the one before (the stored
+canonical text re-read against it, or a store's draft) and compiled from the plan before
+is exactly what a cold start reads and compiles: the same ruleset, flag order included,
+and the same flags for any account."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flagware import Account, Engine, Ruleset, RulesetError
+from flagware.ruleset import canonical_json, parse_text
+from tests.properties.generators import accounts, near_valid_documents, valid_documents
+
+# What an edit does to each flag of the ruleset before it: keep, replace, delete; plus
+# flags added from another document.
+ACTIONS = st.lists(st.sampled_from(["keep", "keep", "keep", "replace", "delete"]), max_size=12)
+
+
+def edited(before: Ruleset, other: dict[str, Any], actions: list[str], top: bool) -> dict[str, Any]:
+    doc = before.to_dict()
+    replacements = iter(list(other.get("flags", {}).values()))
+    for name, action in zip(list(doc["flags"]), actions, strict=False):
+        if action == "delete":
+            del doc["flags"][name]
+        elif action == "replace":
+            doc["flags"][name] = next(replacements, {"enabled": False})
+    for name, flag in other.get("flags", {}).items():
+        doc["flags"].setdefault(name, flag)
+    if top:
+        doc["test_users"] = other.get("test_users", [])
+        doc["unknown"] = other.get("unknown", "released")
+    return doc
+
+
+def refusal(read: Callable[[], object]) -> RulesetError | None:
+    try:
+        read()
+    except RulesetError as exc:
+        return exc
+    return None
+
+
+def same_flags(engine: Engine, cold: Engine, people: list[Account]) -> None:
+    for account in people:
+        for test_user in (False, True):
+            ours = engine.evaluate_all(account, now=1.8e9, test_user=test_user)
+            theirs = cold.evaluate_all(account, now=1.8e9, test_user=test_user)
+            assert ours.as_dict() == theirs.as_dict()
+            assert ours.variants() == theirs.variants()
+
+
+@given(
+    valid_documents(), valid_documents(), ACTIONS, st.booleans(), st.lists(accounts(), max_size=4)
+)
+def test_a_reread_edit_is_the_cold_read(
+    first: dict[str, Any],
+    other: dict[str, Any],
+    actions: list[str],
+    top: bool,
+    people: list[Account],
+) -> None:
+    before = Ruleset.from_dict(first)
+    assert before._canonical.data == canonical_json(before.to_dict()).encode()
+    doc = edited(before, other, actions, top)
+    refused = refusal(lambda: Ruleset.from_dict(doc))  # a merged document can go over a limit
+    if refused is not None:
+        with pytest.raises(RulesetError) as also:
+            parse_text(canonical_json(doc).encode(), previous=before)
+        assert also.value.problems == refused.problems
+        return
+    cold = Ruleset.from_dict(doc)
+    raw = cold._canonical.data
+    warm = parse_text(raw, previous=before)
+    assert warm == cold
+    assert list(warm.flags) == list(parse_text(raw).flags)
+    for name, flag in warm.flags.items():  # unchanged flags are kept, not read again
+        if before.flags.get(name) is not None and before.flags[name]._canonical == flag._canonical:
+            assert flag is before.flags[name]
+    same_flags(Engine(warm, previous=Engine(before)), Engine(parse_text(raw)), people)
+
+
+@given(valid_documents(), st.data())
+def test_a_drafted_edit_is_the_cold_read(first: dict[str, Any], data: st.DataObject) -> None:
+    before = Ruleset.from_dict(first)
+    names = sorted(before.flags)
+    touched = frozenset(data.draw(st.lists(st.sampled_from(names), max_size=3)) if names else ())
+    added = data.draw(st.sampled_from(["", "brand_new"]))
+    draft = before._draft(touched | ({added} if added else set()))
+    for name in touched:
+        flag = data.draw(near_valid_documents())
+        flags = flag.get("flags") if isinstance(flag, dict) else None
+        if isinstance(flags, dict) and flags:
+            draft["flags"][name] = next(iter(flags.values()))
+        else:
+            del draft["flags"][name]
+    if added:
+        draft["flags"][added] = {"strategies": [{"type": "percentage", "percent": 5}]}
+    changed = touched | draft["flags"].keys() ^ before.flags.keys()
+    refused = refusal(lambda: Ruleset.from_dict(draft))
+    if refused is not None:
+        with pytest.raises(RulesetError) as also:
+            before._edited(draft, changed)
+        assert set(also.value.problems) == set(refused.problems)
+        return
+    cold = Ruleset.from_dict(draft)
+    warm = before._edited(draft, changed)
+    assert warm == cold
+    assert list(warm.flags) == list(cold.flags)
+    people = [Account(f"acct-{i}", number=i, attributes={"country": "NL"}) for i in range(20)]
+    same_flags(Engine(warm, previous=Engine(before)), Engine(cold), people)
