@@ -82,7 +82,7 @@ class Engine:
     ) -> None:
         self._ruleset = ruleset
         self._clock = clock
-        self._plan = Plan(ruleset, previous._plan if previous is not None else None)
+        self._plan: Plan = Plan(ruleset, previous._plan if previous is not None else None)
         self._names = tuple(ruleset.flags)
         self._unknown = ruleset.unknown
         self._variant_names = tuple(name for name, flag in ruleset.flags.items() if flag.variants)
