@@ -85,7 +85,11 @@ class FlagPages(Pages):
 
         try:
             commit = await run_in_threadpool(
-                self.store.update, change, actor=operator(request), action="create_flag"
+                self.store.update,
+                change,
+                actor=operator(request),
+                action="create_flag",
+                touching=(name,),
             )
         except (_StaleEdit, RulesetError) as error:
             return await self._flags_with_problem(request, str(error), name)
@@ -180,7 +184,11 @@ class FlagPages(Pages):
 
         try:
             commit = await run_in_threadpool(
-                self.store.update, change, actor=operator(request), action="edit_flag"
+                self.store.update,
+                change,
+                actor=operator(request),
+                action="edit_flag",
+                touching=(name,),
             )
         except RulesetError as error:
             return await self._flag_page(

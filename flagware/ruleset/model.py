@@ -51,8 +51,8 @@ class Ruleset:
         (``flags.beta.strategies[2].percent: ...``). ``source`` names the document (a file
         path, a Redis key) in the error message.
         """
-        flags, test_users, unknown = parse(doc, source=source)
-        return cls(flags=flags, test_users=test_users, unknown=unknown)
+        parsed = parse(doc, source=source)
+        return cls(flags=parsed.flags, test_users=parsed.test_users, unknown=parsed.unknown)
 
     def _edited(self, doc: Any, changed: Set[str], *, source: str | None = None) -> Ruleset:
         """``doc`` validated as an edit of this ruleset in which only the flags named in
@@ -61,8 +61,11 @@ class Ruleset:
         base = self._base
         if base is None:
             return Ruleset.from_dict(doc, source=source)
-        flags, test_users, unknown = parse(doc, source=source, base=base, changed=changed)
-        return Ruleset(flags=flags, test_users=test_users, unknown=unknown)
+        parsed = parse(doc, source=source, base=base, changed=changed)
+        ruleset = Ruleset(flags=parsed.flags, test_users=parsed.test_users, unknown=parsed.unknown)
+        if parsed.counts is not None:  # counted from the base's: no walk over every flag
+            ruleset.__dict__["_base"] = Base(ruleset.flags, parsed.counts)
+        return ruleset
 
     @cached_property
     def _base(self) -> Base | None:
@@ -82,14 +85,31 @@ class Ruleset:
         """The document without copying (stores compare and summarise it; never mutate)."""
         return self._doc
 
-    def _draft(self, touched: frozenset[str]) -> dict[str, Any]:
-        """A document to edit in place, copying only the ``touched`` flags: the others are
-        their shared documents, so parsing the draft with ``previous=self`` reuses them."""
-        doc = self._doc
-        flags = dict(doc["flags"])
-        for name in touched & flags.keys():
-            flags[name] = copy_document(flags[name])
-        return {**doc, "test_users": list(doc["test_users"]), "flags": flags}
+    def _draft(self, touched: Set[str]) -> tuple[dict[str, Any], dict[str, Mapping[str, Any]]]:
+        """A document to edit in place, and what its untouched flags are.
+
+        Only the ``touched`` flags are copies; the others are read-only views of their
+        shared documents (an edit that writes into one fails), so :meth:`_edit_of` tells
+        which flags an edit added, replaced or deleted, without comparing contents.
+        """
+        shared = self._doc["flags"]
+        views: dict[str, Mapping[str, Any]] = {
+            name: MappingProxyType(doc) for name, doc in shared.items() if name not in touched
+        }
+        flags: dict[str, Any] = dict(views)
+        for name in touched & shared.keys():
+            flags[name] = copy_document(shared[name])
+        draft = {**self._doc, "test_users": list(self._doc["test_users"]), "flags": flags}
+        return draft, views
+
+    @staticmethod
+    def _edit_of(draft: dict[str, Any], views: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
+        """The flags a draft from :meth:`_draft` no longer holds as they were."""
+        flags = draft.get("flags")
+        if not isinstance(flags, Mapping):
+            return frozenset(views)
+        changed = {name for name, value in flags.items() if views.get(name) is not value}
+        return frozenset(changed.union(views.keys() - flags.keys()))
 
     def _reread(self, raw: bytes) -> tuple[dict[str, Any], frozenset[str]] | None:
         """``raw`` (a stored canonical document) as an edit of this ruleset, for

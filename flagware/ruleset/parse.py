@@ -46,6 +46,7 @@ class Parsed(NamedTuple):
     flags: dict[str, Flag]
     test_users: frozenset[str]
     unknown: UnknownPolicy
+    counts: tuple[int, ...] | None = None  # what the flags count together, for an edit
 
 
 FLAG_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
@@ -419,4 +420,8 @@ def parse(
                 flags[name] = flag
     if problems or top is None:
         raise problems.error(source)
-    return Parsed(flags, frozenset(top.test_users), top.unknown)
+    counts = None
+    if kept is not None and walk is not None:
+        new = [c for name in walk if (flag := flags.get(name)) and (c := flag._counts)]
+        counts = tuple(map(sum, zip(kept, *new, strict=True)))
+    return Parsed(flags, frozenset(top.test_users), top.unknown, counts)

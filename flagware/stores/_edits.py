@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from flagware.errors import RulesetError, UnknownFlag, UnknownVersion
@@ -29,7 +29,7 @@ class Edits(abc.ABC):
     @abc.abstractmethod
     def update(
         self, change: ChangeFunction, *, actor: str | None = None, action: str = "update",
-        attempts: int = 50,
+        attempts: int = 50, touching: Collection[str] | None = None,
     ) -> Commit:  # fmt: skip
         """Apply ``change`` to the latest document, compare-and-set."""
 
@@ -54,7 +54,7 @@ class Edits(abc.ABC):
         def change(doc: dict[str, Any]) -> None:
             doc["flags"][name] = copy.deepcopy(dict(flag))
 
-        return self.update(change, actor=actor, action="set_flag")
+        return self.update(change, actor=actor, action="set_flag", touching=(name,))
 
     def delete_flag(self, name: str, *, actor: str | None = None) -> Commit:
         """Remove one flag (it then follows the ``unknown`` policy); UnknownFlag if absent."""
@@ -64,7 +64,7 @@ class Edits(abc.ABC):
                 raise UnknownFlag(name)
             del doc["flags"][name]
 
-        return self.update(change, actor=actor, action="delete_flag")
+        return self.update(change, actor=actor, action="delete_flag", touching=(name,))
 
     def set_enabled(self, name: str, enabled: bool, *, actor: str | None = None) -> Commit:
         """Flip a flag's kill switch (``enabled: false`` is off for everyone)."""
@@ -77,7 +77,8 @@ class Edits(abc.ABC):
             else:
                 doc["flags"][name]["enabled"] = False
 
-        return self.update(change, actor=actor, action="enable" if enabled else "disable")
+        action = "enable" if enabled else "disable"
+        return self.update(change, actor=actor, action=action, touching=(name,))
 
     def add_test_user(self, account_id: str, *, actor: str | None = None) -> Commit:
         """Make an account a test user."""
@@ -85,7 +86,7 @@ class Edits(abc.ABC):
         def change(doc: dict[str, Any]) -> None:
             doc["test_users"] = sorted({*doc["test_users"], account_id})
 
-        return self.update(change, actor=actor, action="add_test_user")
+        return self.update(change, actor=actor, action="add_test_user", touching=())
 
     def remove_test_user(self, account_id: str, *, actor: str | None = None) -> Commit:
         """Stop treating an account as a test user."""
@@ -93,7 +94,7 @@ class Edits(abc.ABC):
         def change(doc: dict[str, Any]) -> None:
             doc["test_users"] = [u for u in doc["test_users"] if u != account_id]
 
-        return self.update(change, actor=actor, action="remove_test_user")
+        return self.update(change, actor=actor, action="remove_test_user", touching=())
 
     def restore(self, version: int, *, actor: str | None = None) -> Commit:
         """Save the document of a recorded earlier version as a new version.

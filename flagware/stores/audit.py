@@ -18,10 +18,11 @@ import math
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
+from flagware.ruleset.model import Ruleset
 
 __all__ = ["MAX_TIME", "Change", "LocalHistory", "parse_audit_entry", "summarize"]
 
@@ -77,7 +78,10 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str
         "flags_added": sorted(set(new_flags) - set(old_flags)),
         "flags_removed": sorted(set(old_flags) - set(new_flags)),
         "flags_changed": sorted(
-            name for name in set(old_flags) & set(new_flags) if old_flags[name] != new_flags[name]
+            name
+            for name in set(old_flags) & set(new_flags)
+            # the same object (a flag an edit kept) is unchanged, and costs no comparison
+            if old_flags[name] is not new_flags[name] and old_flags[name] != new_flags[name]
         ),
         "test_users_added": sorted(new_users - old_users),
         "test_users_removed": sorted(old_users - new_users),
@@ -232,11 +236,28 @@ def parse_audit_entry(raw: Mapping[Any, Any]) -> Change | None:
     )
 
 
+class _Entry:
+    """A recorded change whose document is copied from its ruleset when first read."""
+
+    __slots__ = ("_change", "_ruleset")
+
+    def __init__(self, change: Change, ruleset: Ruleset | None) -> None:
+        self._change = change
+        self._ruleset = ruleset
+
+    @property
+    def change(self) -> Change:
+        if self._ruleset is not None:
+            self._change = replace(self._change, document=self._ruleset.to_dict())
+            self._ruleset = None
+        return self._change
+
+
 class LocalHistory:
     """The audit history of a backend that keeps it in this process (memory, a file)."""
 
     def __init__(self, length: int) -> None:
-        self._entries: deque[Change] = deque(maxlen=length)
+        self._entries: deque[_Entry] = deque(maxlen=length)
 
     def record(
         self,
@@ -245,14 +266,18 @@ class LocalHistory:
         *,
         actor: str,
         action: str,
-        old: dict[str, Any] | None,
-        new: dict[str, Any],
+        old: Mapping[str, Any] | None,
+        new: Mapping[str, Any] | Ruleset,
     ) -> None:
-        """Append one change, summarised against the document before it."""
-        summary = summarize(old, new)
-        self._entries.append(Change(version, previous, actor, time.time(), action, summary, new))
+        """Append one change, summarised against the document before it. A ruleset's
+        document is copied only when the history is read."""
+        ruleset = new if isinstance(new, Ruleset) else None
+        document = new._shared_document() if isinstance(new, Ruleset) else new
+        summary = summarize(old, document)
+        change = Change(version, previous, actor, time.time(), action, summary, document)
+        self._entries.append(_Entry(change, ruleset))
 
     def newest_first(self, limit: int | None = None) -> list[Change]:
         """Recorded changes, newest first (at most ``limit``)."""
-        changes = list(reversed(self._entries))
-        return changes if limit is None else changes[:limit]
+        entries = list(reversed(self._entries))
+        return [entry.change for entry in (entries if limit is None else entries[:limit])]

@@ -10,11 +10,12 @@ with any of them. A new backend (Postgres, etcd) is a class with these methods; 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flagware.ruleset import Ruleset
+from flagware.ruleset.documents import copy_document
 from flagware.stores.audit import Change
 
 __all__ = [
@@ -54,16 +55,28 @@ class Loaded:
 
 @dataclass(frozen=True)
 class Latest:
-    """What a write edits: the compare-and-set ``token``, a copy of the document, and
-    whether what is stored cannot be served (then any edit must be written, to replace it).
+    """What a write edits: the compare-and-set ``token``, the document (or the ruleset it is
+    the document of: an edit then copies only what it touches), and whether what is stored
+    cannot be served (then any edit must be written, to replace it).
 
     The token is the version (0: nothing stored yet); a backend may use others (Redis: -1
-    for a hash whose version is unreadable).
+    for a hash whose version is unreadable). The store never mutates ``document``.
     """
 
     token: int
-    document: dict[str, Any]
+    document: dict[str, Any] | Ruleset
     unservable: bool = False
+
+    @property
+    def ruleset(self) -> Ruleset | None:
+        """The ruleset of the document, if the backend gave it."""
+        return self.document if isinstance(self.document, Ruleset) else None
+
+    def copy(self) -> dict[str, Any]:
+        """A copy of the document, to edit."""
+        if isinstance(self.document, Ruleset):
+            return self.document.to_dict()
+        return copy_document(self.document)
 
 
 @dataclass(frozen=True)
@@ -76,15 +89,40 @@ class Committed:
     warning: Exception | None = None
 
 
-@dataclass(frozen=True)
 class Commit:
     """What a write did: the ``version`` now current, whether anything ``changed`` (an edit
     that leaves the ruleset as it was writes and records nothing), and the document
-    ``before`` it (None for the first ruleset of a new store)."""
+    ``before`` it (None for the first ruleset of a new store; copied when first read)."""
 
-    version: int
-    changed: bool
-    before: dict[str, Any] | None = field(default=None, repr=False)
+    __slots__ = ("_before", "changed", "version")
+
+    def __init__(
+        self, version: int, changed: bool, before: dict[str, Any] | Ruleset | None = None
+    ) -> None:
+        self.version = version
+        self.changed = changed
+        self._before = before
+
+    @property
+    def before(self) -> dict[str, Any] | None:
+        before = self._before
+        if isinstance(before, Ruleset):
+            before = self._before = before.to_dict()
+        return before
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Commit):
+            return NotImplemented
+        return (self.version, self.changed, self.before) == (
+            other.version,
+            other.changed,
+            other.before,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Commit(version={self.version}, changed={self.changed})"
 
 
 class Unservable(Exception):
@@ -132,12 +170,13 @@ class Backend(Protocol):
 
     def commit(
         self, ruleset: Ruleset, token: int | None, *, actor: str, action: str,
-        before: dict[str, Any] | None,
+        before: Mapping[str, Any] | None,
         served: Served | None = None,
     ) -> Committed | None:  # fmt: skip
         """Write ``ruleset`` if the stored token is still ``token`` (None: whatever is
-        stored), recording ``actor``, ``action`` and the change from ``before``. None: the
-        token no longer matches, nothing written."""
+        stored), recording ``actor``, ``action`` and the change from ``before`` (a
+        document to read, never to keep or mutate). None: the token no longer matches,
+        nothing written."""
         ...
 
     def history(self, limit: int | None) -> list[Change]:

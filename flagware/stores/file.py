@@ -13,6 +13,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ class FileBackend(BaseBackend):
             if served is None or self._document is None:  # pragma: no cover - loaded at start
                 raise StoreUnavailable(f"{self.path}: no ruleset loaded")
             # A rejected edit is on disk: any write replaces it, even one changing nothing.
-            return Latest(self._version, served.ruleset.to_dict(), self._failing)
+            return Latest(self._version, served.ruleset, self._failing)
 
     def commit(
         self,
@@ -117,7 +118,7 @@ class FileBackend(BaseBackend):
         *,
         actor: str,
         action: str,
-        before: dict[str, Any] | None,
+        before: Mapping[str, Any] | None,
         served: Served | None = None,
     ) -> Committed | None:
         with self._lock:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from flagware.engine import Clock
 from flagware.ruleset import Ruleset
-from flagware.ruleset.documents import copy_document
 from flagware.ruleset.load import RulesetLike, coerce_ruleset
 from flagware.stores.audit import Change, LocalHistory
 from flagware.stores.backend import BaseBackend, Committed, Latest, Loaded, Served
@@ -25,9 +25,9 @@ class MemoryBackend(BaseBackend):
 
     def __init__(self, first: Ruleset, *, history_length: int = HISTORY_LENGTH) -> None:
         self._version = 1
-        self._document: dict[str, Any] = first.to_dict()
+        self._ruleset = first
         self._history = LocalHistory(history_length)
-        self._history.record(1, 0, actor="MemoryStore", action="load", old=None, new=self._document)
+        self._history.record(1, 0, actor="MemoryStore", action="load", old=None, new=first)
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -38,7 +38,7 @@ class MemoryBackend(BaseBackend):
 
     def latest(self, served: Served | None) -> Latest:
         with self._lock:
-            return Latest(self._version, copy_document(self._document))
+            return Latest(self._version, self._ruleset)
 
     def commit(
         self,
@@ -47,16 +47,16 @@ class MemoryBackend(BaseBackend):
         *,
         actor: str,
         action: str,
-        before: dict[str, Any] | None,
+        before: Mapping[str, Any] | None,
         served: Served | None = None,
     ) -> Committed | None:
         with self._lock:
             if token is not None and token != self._version:
                 return None
             previous, self._version = self._version, self._version + 1
-            self._document = ruleset.to_dict()
+            self._ruleset = ruleset
             self._history.record(
-                self._version, previous, actor=actor, action=action, old=before, new=self._document
+                self._version, previous, actor=actor, action=action, old=before, new=ruleset
             )
             return Committed(self._version)
 

@@ -15,7 +15,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,6 @@ from flagware.errors import (
     WriteContention,
 )
 from flagware.ruleset import MAX_DOCUMENT_BYTES, Ruleset, canonical_json
-from flagware.ruleset.documents import copy_document
 from flagware.ruleset.load import RulesetLike, coerce_ruleset
 from flagware.stores._edits import ChangeFunction, Edits
 from flagware.stores._failsafe import cold_start
@@ -173,8 +172,8 @@ class Store(Edits):
         """
         validated = coerce_ruleset(ruleset)
         if expected_version is None:  # replace whatever is there, recording what changed
-            return self.update(lambda doc: validated, actor=actor, action=action)
-        before = self._current.ruleset.to_dict() if self._current is not None else None
+            return self.update(lambda doc: validated, actor=actor, action=action, touching=())
+        before = self._current.ruleset if self._current is not None else None
         commit = self._commit(validated, expected_version, actor, action, before)
         if commit is None:
             raise VersionConflict(
@@ -184,7 +183,7 @@ class Store(Edits):
 
     def update(
         self, change: ChangeFunction, *, actor: str | None = None, action: str = "update",
-        attempts: int = 50,
+        attempts: int = 50, touching: Collection[str] | None = None,
     ) -> Commit:  # fmt: skip
         """Apply ``change`` to a copy of the latest document and save it.
 
@@ -193,21 +192,38 @@ class Store(Edits):
         it must only depend on the document it is given. Raises RulesetError if the result
         is invalid, and nothing is written; :class:`WriteContention` if other writers kept
         winning.
+
+        ``touching`` names the flags the edit changes in place: only those are copied into
+        the document, and the others are read-only there. The edit may still add, replace
+        or delete any flag, or change the top level; then only the flags it changed are
+        validated again, so a one-flag edit costs that flag, not the ruleset.
         """
+        touched = frozenset(touching) if touching is not None else None
         with self._write_lock, self._backend.writers_turn():
             for attempt in range(attempts):
                 if not self._backend.shared:
                     self.refresh()  # build on an edit of the file made since the last poll
                 latest = self._backend.latest(self._served())
-                draft = copy_document(latest.document)
+                base = latest.ruleset if touched is not None else None
+                if base is not None and touched is not None:
+                    draft, views = base._draft(touched)
+                else:
+                    draft, views = latest.copy(), {}
                 # An edit of a stored ruleset that cannot be served is written even if it
                 # leaves the draft as it was: it repairs what is stored.
-                unchanged = latest.token > 0 and not latest.unservable
-                before = canonical_json(draft) if unchanged else None
+                before = None
+                if latest.token > 0 and not latest.unservable:
+                    before = (
+                        base._canonical.data if base is not None else canonical_json(draft).encode()
+                    )
                 result = change(draft)
-                if not isinstance(result, Ruleset):
+                if isinstance(result, Ruleset):
+                    pass
+                elif result is None and base is not None:
+                    result = base._edited(draft, Ruleset._edit_of(draft, views))
+                else:
                     result = Ruleset.from_dict(draft if result is None else result)
-                if canonical_json(result.to_dict()) == before:
+                if result._canonical.data == before:
                     return Commit(latest.token, False, latest.document)
                 _check_size(result)
                 commit = self._commit(result, latest.token, actor, action, latest.document)
@@ -323,7 +339,7 @@ class Store(Edits):
         token: int | None,
         actor: str | None,
         action: str,
-        before: dict[str, Any] | None,
+        before: dict[str, Any] | Ruleset | None,
     ) -> Commit | None:
         """Write through the backend, then apply what was written."""
         with self._write_lock:
@@ -332,7 +348,7 @@ class Store(Edits):
                 token,
                 actor=actor or DEFAULT_ACTOR,
                 action=action,
-                before=before,
+                before=before._shared_document() if isinstance(before, Ruleset) else before,
                 served=self._served(),
             )
             if committed is None:
@@ -357,7 +373,10 @@ class Store(Edits):
         current = self._current
         if current is not None and loaded.version < current.version:
             return False  # never compile what cannot be applied
-        engine = Engine(loaded.ruleset, clock=self._clock)
+        # The flags unchanged since what we serve keep their compiled form.
+        engine = Engine(
+            loaded.ruleset, clock=self._clock, previous=current.engine if current else None
+        )
         with self._swap_lock:
             current = self._current
             if current is not None and (
@@ -383,7 +402,7 @@ class Store(Edits):
 
 def _check_size(ruleset: Ruleset) -> None:
     """Refuse to write what no store would load back (the document size limit)."""
-    size = len(canonical_json(ruleset.to_dict()).encode("utf-8"))
+    size = len(ruleset._canonical.data)
     if size > MAX_DOCUMENT_BYTES:
         raise RulesetError(
             [f"<document>: {size:,} bytes as JSON; the limit is {MAX_DOCUMENT_BYTES:,}"]

@@ -22,8 +22,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from flagware.ruleset import canonical_json
-
 if TYPE_CHECKING:
     from flagware.ruleset import Ruleset
 
@@ -196,7 +194,7 @@ class Stored:
 
 def document_bytes(ruleset: Ruleset) -> bytes:
     """A ruleset as Redis stores it (compact JSON)."""
-    return canonical_json(ruleset.to_dict()).encode()
+    return ruleset._canonical.data
 
 
 def at_the_limit(keys: Keys) -> str:

@@ -77,7 +77,7 @@ def _look(backend: RedisBackend, served: Served | None) -> tuple[bool, Loaded | 
     if stored.head != head:
         return False, None
     try:
-        version, ruleset = verify(backend, stored)
+        version, ruleset = verify(backend, stored, served.ruleset if served is not None else None)
     except (Unservable, RulesetError) as exc:
         backend.refused = _refusal(exc, head, state, version_served)
         raise backend.refused from None
@@ -95,8 +95,11 @@ def _look(backend: RedisBackend, served: Served | None) -> tuple[bool, Loaded | 
     return True, Loaded(version, ruleset, stamp)
 
 
-def verify(backend: RedisBackend, stored: Stored) -> tuple[int, Ruleset]:
-    """The version and ruleset of a stored hash, or :class:`Unservable` saying why not."""
+def verify(
+    backend: RedisBackend, stored: Stored, previous: Ruleset | None = None
+) -> tuple[int, Ruleset]:
+    """The version and ruleset of a stored hash, or :class:`Unservable` saying why not
+    (read as an edit of ``previous``, what we serve, if given)."""
     head, doc = stored.head, stored.doc
     problem = head.problem()
     if problem is not None or head.version is None or doc is None:
@@ -107,7 +110,7 @@ def verify(backend: RedisBackend, stored: Stored) -> tuple[int, Ruleset]:
             "it: it was written or changed without updating the digest, and processes "
             "that loaded this version before would serve other rules; save a new version"
         )
-    return head.version, backend.parse(doc)
+    return head.version, backend.parse(doc, previous)
 
 
 def _refusal(exc: Exception, head: Head, state: object, served: int) -> Unservable:
@@ -171,7 +174,7 @@ def _renumber(
             served_doc,
             layout.ACTOR,
             time.time(),
-            json.dumps(summarize(served.ruleset.to_dict(), ruleset.to_dict())),
+            json.dumps(summarize(served.ruleset._shared_document(), ruleset._shared_document())),
             keys.channel,
             backend.history_length,
             stamp.digest or "",

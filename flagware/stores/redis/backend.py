@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import redis
@@ -124,13 +124,14 @@ class RedisBackend(BaseBackend):
         reply = self._fetch_script(keys=[self.keys.ruleset, self.keys.audit])
         return Stored(Head.from_reply(reply), reply[3] if isinstance(reply[3], bytes) else None)
 
-    def parse(self, raw: bytes) -> Ruleset:
-        """A stored document, validated (RulesetError names the key)."""
+    def parse(self, raw: bytes, previous: Ruleset | None = None) -> Ruleset:
+        """A stored document, validated (RulesetError names the key); read as an edit of
+        ``previous`` (what we serve), it costs the flags that changed."""
         if len(raw) > MAX_DOCUMENT_BYTES:
             raise RulesetError(
                 ["<document>: larger than the document size limit"], source=self.keys.ruleset
             )
-        return parse_text(raw, "json", source=self.keys.ruleset)
+        return parse_text(raw, "json", source=self.keys.ruleset, previous=previous)
 
     def load(self, served: Served | None) -> Loaded | None:
         with self.unavailable("reading"):
@@ -151,16 +152,17 @@ class RedisBackend(BaseBackend):
                 and head.version == served.version
                 and served.stamp == Stamp(head.digest, head.doc_length)
             ):  # the common case: what we serve is current, no need to fetch and validate it
-                return Latest(served.version, served.ruleset.to_dict())
+                return Latest(served.version, served.ruleset)
             stored = self.fetch()
         head = stored.head
         if head.state == "empty":  # a first ruleset for an empty namespace
-            return Latest(0, Ruleset().to_dict())
-        fallback = served.ruleset.to_dict() if served is not None else Ruleset().to_dict()
+            return Latest(0, Ruleset())
+        fallback = served.ruleset if served is not None else Ruleset()
         if head.state == "corrupt" or head.version is None:
             return Latest(-1, fallback, unservable=True)
         try:
-            return Latest(head.version, recovery.verify(self, stored)[1].to_dict())
+            previous = served.ruleset if served is not None else None
+            return Latest(head.version, recovery.verify(self, stored, previous)[1])
         except (Unservable, RulesetError):  # edit what we serve (the last good)
             return Latest(head.version, fallback, unservable=True)
 
@@ -204,11 +206,11 @@ class RedisBackend(BaseBackend):
         *,
         actor: str,
         action: str,
-        before: dict[str, Any] | None,
+        before: Mapping[str, Any] | None,
         served: Served | None = None,
     ) -> Committed | None:
         cas = "" if token is None else EMPTY if token == 0 else CORRUPT if token < 0 else str(token)
-        new_doc = ruleset.to_dict()
+        new_doc = ruleset._shared_document()
         doc = layout.document_bytes(ruleset)
         digest = layout.digest_of(doc)
         args = [

@@ -45,7 +45,9 @@ class RedisStore(Store):
     :param client: a ``redis.Redis`` or ``redis.cluster.RedisCluster`` client (give it
         socket timeouts; ``from_url``, ``from_sentinel`` and ``from_cluster`` do).
     :param namespace: separates rulesets of several apps in one Redis.
-    :param poll_interval: seconds between version checks besides pub/sub.
+    :param poll_interval: seconds between version checks besides pub/sub; ``None``: no
+        background thread at all, for a process that opens the store, acts and exits (the
+        store is as current as its last write or :meth:`~flagware.Store.refresh`).
     :param snapshot_path: where the last good ruleset is kept on disk for cold starts
         without Redis; ``None`` picks a file in the temp directory, ``False`` disables it.
     :param bootstrap: a ruleset (path, document or Ruleset) for a first start with Redis
@@ -63,7 +65,7 @@ class RedisStore(Store):
         client: Client,
         *,
         namespace: str = "default",
-        poll_interval: float = 5.0,
+        poll_interval: float | None = 5.0,
         snapshot_path: str | os.PathLike[str] | Literal[False] | None = None,
         bootstrap: RulesetLike | str | os.PathLike[str] | None = None,
         history_length: int = 1000,
@@ -76,7 +78,7 @@ class RedisStore(Store):
     ) -> None:
         if not _NAMESPACE.fullmatch(namespace):
             raise ValueError(f"namespace must match {_NAMESPACE.pattern}, got {namespace!r}")
-        if poll_interval <= 0:
+        if poll_interval is not None and poll_interval <= 0:
             raise ValueError(f"poll_interval must be positive, got {poll_interval}")
         if wait_for_replicas < 0 or replica_timeout <= 0:
             raise ValueError("wait_for_replicas must be >= 0 and replica_timeout positive")
