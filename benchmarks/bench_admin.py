@@ -6,10 +6,13 @@
    the same run: a bare Starlette page returning the same number of bytes as the flag list,
    so the figure says what the panel itself costs on top of the test client.
 2. The command line, as a process (the ``flagware`` entry point, against a real
-   redis-server this script starts): ``flagware set FLAG --percent N`` end to end, against
-   ``python -c pass`` as the baseline of starting an interpreter at all.
+   redis-server this script starts): ``flagware set FLAG --percent N`` end to end, and
+   ``flagware --help``. Baselines in the same run, interleaved with them round by round so
+   a busy machine slows all alike: ``python -c pass`` (starting an interpreter at all) and
+   ``python -c "import redis"`` (that, plus importing redis-py, which any command on Redis
+   pays). Each figure is also given as a ratio to both.
 
-``python benchmarks/bench_admin.py``
+``python benchmarks/bench_admin.py`` (``--cli`` for the command line only)
 """
 
 from __future__ import annotations
@@ -118,35 +121,47 @@ def cli(rounds: int) -> None:
             server.url, namespace="bench", snapshot_path=False
         ) as store:
             store.save(document(100))
-        baseline = median_ms(
-            lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), rounds
-        )
         step = iter(range(10**6))
-        change = median_ms(
-            lambda: subprocess.run(
-                [flagware_bin, "set", "flag_5", "--percent", str(next(step) % 100 + 1)],
-                env=env,
-                check=True,
-                capture_output=True,
-            ),
-            rounds,
-        )
+        commands: dict[str, Callable[[], list[str]]] = {
+            "python -c pass": lambda: [sys.executable, "-c", "pass"],
+            'python -c "import redis"': lambda: [sys.executable, "-c", "import redis"],
+            "flagware --help": lambda: [flagware_bin, "--help"],
+            "flagware set flag_5 --percent N": lambda: [
+                flagware_bin,
+                "set",
+                "flag_5",
+                "--percent",
+                str(next(step) % 100 + 1),
+            ],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(rounds):  # interleaved: what slows one round slows every command
+            for name, command in commands.items():
+                args = command()
+                start = time.perf_counter()
+                subprocess.run(args, env=env, check=True, capture_output=True)
+                times[name].append(time.perf_counter() - start)
     finally:
         server.stop()
-    print("\ncommand line (100-flag ruleset in Redis)")
-    print(f"  {'python -c pass (baseline)':34} {baseline:8.1f} ms")
-    print(f"  {'flagware set flag_5 --percent N':34} {change:8.1f} ms")
+    medians = {name: statistics.median(t) * 1000 for name, t in times.items()}
+    bare, with_redis = medians["python -c pass"], medians['python -c "import redis"']
+    print(f"\ncommand line (100-flag ruleset in Redis), median of {rounds} processes each")
+    print(f"  {'':34} {'median':>8}    {'x pass':>7} {'x import redis':>15}")
+    for name, median in medians.items():
+        print(f"  {name:34} {median:8.1f} ms {median / bare:7.1f} {median / with_redis:15.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--cli", action="store_true", help="Measure the command line only.")
     args = parser.parse_args()
     print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores")
     print(f"medians of {args.rounds} rounds")
-    for size in (100, 1000):
-        panel(size, args.rounds)
-    cli(max(5, args.rounds // 2))
+    if not args.cli:
+        for size in (100, 1000):
+            panel(size, args.rounds)
+    cli(max(5, args.rounds // 2) if not args.cli else args.rounds)
 
 
 if __name__ == "__main__":

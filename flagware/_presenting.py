@@ -13,12 +13,11 @@ import logging
 import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flagware.ruleset import Flag, StrategySpec
-from flagware.stores.audit import Change
-from flagware.strategies.base import parameters_text
-from flagware.strategies.conditions import condition_text
+if TYPE_CHECKING:
+    from flagware.ruleset import Flag, StrategySpec
+    from flagware.stores.audit import Change
 
 __all__ = [
     "UNKNOWN_TIME",
@@ -46,6 +45,11 @@ def strategy_summary(spec: StrategySpec) -> str:
     """One strategy in a few words, e.g. ``25% of accounts`` or ``accounts acct-1, acct-2``:
     what its class says (:meth:`~flagware.strategies.base.Describes.summary`), then its
     ``when`` conditions."""
+    # Imported here: the command line imports this module for its times and audit words,
+    # also in commands that load no ruleset.
+    from flagware.strategies.base import parameters_text  # noqa: PLC0415
+    from flagware.strategies.conditions import condition_text  # noqa: PLC0415
+
     cls = type(spec.strategy)
     try:
         text = cls.summary(spec.params)

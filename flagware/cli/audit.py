@@ -6,7 +6,7 @@ Both need Redis: a rules file keeps no history beyond one process.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,8 +25,10 @@ from flagware.cli.output import (
 )
 from flagware.cli.settings import get_settings
 from flagware.errors import VersionConflict
-from flagware.stores.audit import Change
-from flagware.stores.store import Store
+
+if TYPE_CHECKING:
+    from flagware.stores.audit import Change
+    from flagware.stores.store import Store
 
 __all__ = ["history", "restore"]
 

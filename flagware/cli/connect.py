@@ -4,6 +4,10 @@ A command opens its store once and the group closes it when the command ends. Re
 pinged first, so an unreachable server is one error line and exit 3 within the socket
 timeout, instead of a store failing closed in the background. The CLI never reads or
 writes RedisStore's on-disk snapshot: it must act on what Redis holds, nothing older.
+
+A one-shot command's store has no follower thread: every edit reads the latest document
+from Redis anyway (compare-and-set), and closing a follower would wait for its blocking
+pub/sub read. redis-py is imported only when a command opens a Redis store.
 """
 
 from __future__ import annotations
@@ -21,15 +25,12 @@ from flagware.cli.errors import ConfigError, Unavailable
 from flagware.cli.output import printable
 from flagware.cli.settings import Settings, get_settings
 from flagware.errors import RulesetError, StoreError, StoreUnavailable
-from flagware.stores.file import FileStore
-from flagware.stores.store import Store
 
 if TYPE_CHECKING:
-    pass
+    from flagware.stores.store import Store
 
 __all__ = [
     "NO_STORE",
-    "ONE_SHOT_POLL",
     "REDIS_TIMEOUT",
     "SERVER_POLL",
     "install_log_handler",
@@ -39,9 +40,8 @@ __all__ = [
 ]
 
 REDIS_TIMEOUT = 2.0  # seconds for connecting to Redis and for each call
-# RedisStore's follower wakes up this often, so closing it waits at most this long. A
-# one-shot command polls often and exits fast; a server polls like any app (pub/sub first).
-ONE_SHOT_POLL = 0.1
+# A server (``admin``, ``demo``) follows Redis like any app: pub/sub first, and a poll this
+# often besides. A one-shot command follows nothing (see the module docstring).
 SERVER_POLL = 5.0
 NO_STORE = (
     "no store chosen: pass --redis-url URL (or set FLAGWARE_REDIS_URL) for the ruleset in "
@@ -111,7 +111,7 @@ def open_store(*, need_ruleset: bool = True, serving: bool = False) -> Store:
     ctx = click.get_current_context()
     settings = get_settings()
     if settings.redis_url is not None:
-        poll = SERVER_POLL if serving else ONE_SHOT_POLL
+        poll = SERVER_POLL if serving else None
         return _open_redis(ctx, settings, settings.redis_url, need_ruleset, poll)
     if settings.rules is not None:
         return _open_file(ctx, settings.rules)
@@ -119,6 +119,8 @@ def open_store(*, need_ruleset: bool = True, serving: bool = False) -> Store:
 
 
 def _open_file(ctx: click.Context, path: Path) -> Store:
+    from flagware.stores.file import FileStore  # noqa: PLC0415 - only the commands that use it
+
     if not path.exists():
         raise ConfigError(
             f"the rules file {path} does not exist; write one, or pull one from Redis with "
@@ -149,7 +151,7 @@ def redact(url: str) -> str:
 
 
 def _open_redis(
-    ctx: click.Context, settings: Settings, url: str, need_ruleset: bool, poll: float
+    ctx: click.Context, settings: Settings, url: str, need_ruleset: bool, poll: float | None
 ) -> Store:
     try:
         from flagware.stores.redis import RedisStore  # noqa: PLC0415 - optional extra

@@ -11,10 +11,12 @@ The types and their keys are the strategy classes' own (``Percentage.type_name``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flagware.strategies import Accounts, Everyone, LastDigit, Percentage
-from flagware.strategies.base import BuiltinStrategy
+if TYPE_CHECKING:
+    from flagware.strategies.base import BuiltinStrategy
+
+    Kind = type[BuiltinStrategy]
 
 __all__ = ["FlagEdit", "apply_edit"]
 
@@ -34,9 +36,6 @@ class FlagEdit:
     def is_empty(self) -> bool:
         """Whether nothing at all was asked for."""
         return self == FlagEdit()
-
-
-Kind = type[BuiltinStrategy]
 
 
 def _plain(strategies: list[dict[str, Any]], kind: Kind) -> int | None:
@@ -72,6 +71,8 @@ def _put(strategies: list[dict[str, Any]], kind: Kind, params: dict[str, Any] | 
 
 def apply_edit(flag: dict[str, Any], change: FlagEdit) -> list[str]:
     """Apply ``change`` to a flag document in place; returns notes for the operator."""
+    from flagware.strategies import Accounts, Everyone, LastDigit, Percentage  # noqa: PLC0415
+
     notes: list[str] = []
     strategies: list[dict[str, Any]] = flag.setdefault("strategies", [])
     if change.description is not None:

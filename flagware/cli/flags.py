@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,10 +23,11 @@ from flagware.cli.output import (
 )
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import edit
-from flagware.ruleset import Flag
-from flagware.ruleset.documents import dump_document
-from flagware.stores.audit import Change
-from flagware.stores.store import Store
+
+if TYPE_CHECKING:
+    from flagware.ruleset import Flag
+    from flagware.stores.audit import Change
+    from flagware.stores.store import Store
 
 __all__ = ["disable", "enable", "list_flags", "set_flag", "show"]
 
@@ -108,6 +109,8 @@ def list_flags(as_json: bool) -> None:
 @json_option
 def show(name: str, as_json: bool) -> None:
     """One flag: its document, who it is released to, and its recent changes."""
+    from flagware.ruleset.documents import dump_document  # noqa: PLC0415
+
     store = open_store()
     flag = _flag(store, name)
     recent = store.history(limit=RECENT_HISTORY) if keeps_history(store) else []

@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
 from flagware._presenting import (
     UNREADABLE_SUMMARY,
@@ -25,7 +24,9 @@ from flagware._presenting import (
     local_time,
     moment,
 )
-from flagware.stores.audit import Change
+
+if TYPE_CHECKING:
+    from flagware.stores.audit import Change
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -100,6 +101,8 @@ def echo_document(doc: Mapping[str, Any], text: str, fmt: str) -> None:
     if fmt in ("json", "toml"):
         text = _json_escapes(text)
     elif _UNSAFE_IN_DOCUMENTS.search(text):
+        import yaml  # noqa: PLC0415 - only for this rare case
+
         text = yaml.safe_dump(dict(doc), sort_keys=False, allow_unicode=False)
     click.echo(text, nl=False)
 

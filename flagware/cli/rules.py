@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -21,10 +21,11 @@ from flagware.cli.output import (
 )
 from flagware.cli.settings import get_settings
 from flagware.errors import MORE_PROBLEMS, RulesetError, VersionConflict
-from flagware.ruleset import Ruleset, canonical_json, load_ruleset
-from flagware.ruleset.documents import Format, dump_document, format_of
-from flagware.stores.audit import summarize
-from flagware.stores.store import Store
+
+if TYPE_CHECKING:
+    from flagware.ruleset import Ruleset
+    from flagware.ruleset.documents import Format
+    from flagware.stores.store import Store
 
 __all__ = ["diff", "pull", "push", "validate"]
 
@@ -34,6 +35,8 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 def problems_of(path: Path) -> tuple[Ruleset | None, list[str], bool]:
     """The ruleset in ``path``, or the problems that keep it from being one, and whether
     validation stopped before finding them all."""
+    from flagware.ruleset import load_ruleset  # noqa: PLC0415
+
     try:
         return load_ruleset(path), [], False
     except RulesetError as exc:
@@ -56,6 +59,8 @@ def problem_report(path: Path, problems: list[str], more: bool = False) -> str:
 
 def live_document(store: Store) -> dict[str, Any]:
     """The ruleset the store serves, or an empty one if Redis holds none yet."""
+    from flagware.ruleset import Ruleset  # noqa: PLC0415
+
     return Ruleset().to_dict() if is_placeholder(store) else store.ruleset().to_dict()
 
 
@@ -109,6 +114,9 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
     An invalid file is refused (exit 1) and nothing is written. Pushing what is already
     live writes nothing.
     """
+    from flagware.ruleset import canonical_json  # noqa: PLC0415
+    from flagware.stores.audit import summarize  # noqa: PLC0415
+
     ruleset, problems, more = problems_of(file)
     if ruleset is None:
         raise Refused(problem_report(file, problems, more) + "\nnothing was written")
@@ -175,6 +183,8 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
 )
 def pull(output: Path | None, fmt: str | None) -> None:
     """Print the live ruleset (YAML by default), or write it to a file."""
+    from flagware.ruleset.documents import dump_document, format_of  # noqa: PLC0415
+
     chosen: Format
     if fmt is not None:
         chosen = cast("Format", fmt)
@@ -213,6 +223,8 @@ def diff(file: Path, as_json: bool) -> None:
 
     Exit 0: the same; 1: different; 2 or 3: trouble (2: FILE invalid; 3: store unavailable).
     """
+    from flagware.stores.audit import summarize  # noqa: PLC0415
+
     ruleset, problems, more = problems_of(file)
     if ruleset is None:
         raise _DiffTrouble(problem_report(file, problems, more))

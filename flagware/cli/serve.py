@@ -16,11 +16,10 @@ from flagware.cli.connect import is_placeholder, open_store
 from flagware.cli.errors import ConfigError
 from flagware.cli.output import echo
 from flagware.cli.settings import get_settings
-from flagware.stores.memory import MemoryStore
-from flagware.stores.store import Store
 
 if TYPE_CHECKING:
     from flagware.admin.auth import BasicAuth
+    from flagware.stores.store import Store
 
 __all__ = ["admin", "demo"]
 
@@ -94,6 +93,8 @@ def demo(host: str, port: int) -> None:
         from flagware.cli.demo import demo_app, demo_ruleset  # noqa: PLC0415 - web extras
     except ImportError:
         raise ConfigError(NEEDS_ADMIN_EXTRA) from None
+    from flagware.stores.memory import MemoryStore  # noqa: PLC0415
+
     settings = get_settings()
     store: Store
     if settings.has_store:

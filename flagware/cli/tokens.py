@@ -11,14 +11,15 @@ import os
 import re
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from flagware._request import DEFAULT_TOKEN_COOKIE
 from flagware.cli.errors import ConfigError
 from flagware.cli.output import echo, emit_json, json_option, printable
-from flagware.overrides import Overrides, issue_override_token, parse_override_header
+
+if TYPE_CHECKING:
+    from flagware.overrides import Overrides
 
 __all__ = ["parse_ttl", "token"]
 
@@ -48,6 +49,8 @@ def _ttl(ctx: click.Context, param: click.Parameter, value: str) -> Any:
 
 
 def _overrides(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Any:
+    from flagware.overrides import parse_override_header  # noqa: PLC0415 - itsdangerous
+
     overrides: Overrides = {}
     for value in values:
         parsed = parse_override_header(value)
@@ -92,6 +95,9 @@ def token(
     Set it as the tester's `flagware_override` cookie. The secret is read from an
     environment variable, never from the command line (which other users can see).
     """
+    from flagware._request import DEFAULT_TOKEN_COOKIE  # noqa: PLC0415 - see _overrides
+    from flagware.overrides import issue_override_token  # noqa: PLC0415
+
     secret = os.environ.get(secret_env, "")
     if not secret:
         raise ConfigError(

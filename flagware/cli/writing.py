@@ -7,11 +7,13 @@ the audit history lists changes, not attempts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flagware.cli.settings import get_settings
-from flagware.ruleset import Ruleset
-from flagware.stores.store import Store
+
+if TYPE_CHECKING:
+    from flagware.ruleset import Ruleset
+    from flagware.stores.store import Store
 
 __all__ = ["edit"]
 
