@@ -8,6 +8,7 @@ walk, so a document far over a limit costs no more to refuse than one at it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import sub
 from typing import TYPE_CHECKING, Any
 
 from flagware.errors import RulesetError
@@ -154,7 +155,7 @@ class Totals:
 
     def since(self, snapshot: tuple[int, ...]) -> tuple[int, ...]:
         """What was counted since ``snapshot``: one flag's share, kept with it."""
-        return tuple(now - then for now, then in zip(self.counts.values(), snapshot, strict=True))
+        return tuple(map(sub, self.counts.values(), snapshot))
 
     def add_counts(self, flags: Iterable[tuple[int, ...]], path: str) -> bool:
         """Count flags validated before, from what each counted then (its ``_counts``:

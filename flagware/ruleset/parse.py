@@ -51,6 +51,7 @@ class Parsed(NamedTuple):
 
 FLAG_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
 VARIANT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+_FLAG_NAME = re.compile(FLAG_NAME)
 # Words the override header gives a meaning of their own (on/off), so no variant may use them.
 RESERVED_VARIANTS = frozenset({"on", "off", "true", "false"})
 
@@ -303,7 +304,7 @@ def _validate_strategy(
 def _parse_flag(
     name: Any, raw: Any, problems: Problems, totals: Totals, nodes: int | None
 ) -> Flag | None:
-    if not isinstance(name, str) or not re.fullmatch(FLAG_NAME, name):
+    if not isinstance(name, str) or not _FLAG_NAME.fullmatch(name):
         problems.append(f"flags[{_short(name)}]: flag name must match {FLAG_NAME}")
         return None
     path = f"flags.{name}"
