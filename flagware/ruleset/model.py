@@ -19,6 +19,8 @@ from flagware.ruleset.flag import Flag
 from flagware.ruleset.limits import NO_COUNTS
 from flagware.ruleset.parse import Base, parse
 
+_COPIED: Mapping[str, Any] = MappingProxyType({})
+
 __all__ = ["Ruleset"]
 
 
@@ -99,12 +101,14 @@ class Ruleset:
         flags: dict[str, Any] = dict(views)
         for name in touched & shared.keys():
             flags[name] = copy_document(shared[name])
+            views[name] = _COPIED  # in no draft: a touched flag counts as changed, kept or not
         draft = {**self._doc, "test_users": list(self._doc["test_users"]), "flags": flags}
         return draft, views
 
     @staticmethod
     def _edit_of(draft: dict[str, Any], views: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
-        """The flags a draft from :meth:`_draft` no longer holds as they were."""
+        """The flags a draft from :meth:`_draft` no longer holds as they were (every
+        touched flag among them)."""
         flags = draft.get("flags")
         if not isinstance(flags, Mapping):
             return frozenset(views)
