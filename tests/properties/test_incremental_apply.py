@@ -112,7 +112,8 @@ def test_a_drafted_edit_is_the_cold_read(first: dict[str, Any], data: st.DataObj
     cold = Ruleset.from_dict(draft)
     warm = before._edited(draft, changed)
     assert warm == cold
-    assert warm._base is not None and cold._base is not None
+    assert warm._base is not None
+    assert cold._base is not None
     assert warm._base.counts == cold._base.counts  # the limits see what a cold read counts
     assert list(warm.flags) == list(cold.flags)
     people = [Account(f"acct-{i}", number=i, attributes={"country": "NL"}) for i in range(20)]

@@ -260,7 +260,7 @@ class RedisBackend(BaseBackend):
         pubsub = None
         try:
             with self.unavailable("listening"):
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
                 read = pubsub.get_message
                 if sharded:
                     pubsub.ssubscribe(self.keys.channel)
