@@ -424,6 +424,25 @@ def test_custom_strategy_is_never_called_for_anonymous() -> None:
 
 
 @pytest.mark.usefixtures("custom_types")
+def test_a_lazy_flagset_calls_a_custom_strategy_once_per_flag() -> None:
+    # The first reads ask each flag's own checker; reading every value later runs the plan,
+    # which keeps those answers instead of asking the app's strategy again.
+    eng = make(
+        {
+            "f": on({"type": "engine_test_plan", "plan": "pro"}),
+            "g": on({"type": "engine_test_plan", "plan": "free"}),
+        }
+    )
+    fs = eng.evaluate_all(NL_PRO, lazy=True)
+    assert PlanIs.calls == []  # nothing runs before a read
+    assert fs["f"]
+    assert fs["f"]
+    assert PlanIs.calls == [NL_PRO]
+    assert fs.as_dict() == {"f": True, "g": False}
+    assert PlanIs.calls == [NL_PRO, NL_PRO]  # g by the plan; f not asked again
+
+
+@pytest.mark.usefixtures("custom_types")
 def test_raising_custom_strategy_counts_as_no_match(caplog: pytest.LogCaptureFixture) -> None:
     eng = make(
         {

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import flagware
 from flagware import Account, Engine, Ruleset
 from flagware.engine import _reference as reference
+from flagware.engine.flagset import FIRST_READS
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 T = NOW.timestamp()
@@ -236,9 +237,31 @@ def assert_plan_agrees(ruleset: Ruleset, account: Account | None, now: float = T
         flag = ruleset.flags.get(name)
         want_variant = reference.variant_for(flag, account) if expected and flag else None
         assert fs.variant(name) == want_variant
-    assert fs.as_dict() == {
+    expected_values = {
         name: reference.decide(ruleset, name, account, now)[0] for name in ruleset.flags
     }
+    assert fs.as_dict() == expected_values
+    # One flag at a time: is_released_to, and a lazy FlagSet's first reads (each flag's own
+    # checker), then the plan for the rest, keeping the answers already given.
+    lazy = engine.evaluate_all(account, now=now, lazy=True)
+    past_first_reads = engine.evaluate_all(account, now=now, lazy=True)
+    one_read = engine.evaluate_all(account, now=now, lazy=True)
+    undefined = [f"undefined_{i}" for i in range(FIRST_READS - 2)]
+    for name in undefined:  # the next defined flags: two by their checkers, then the plan
+        assert past_first_reads.is_enabled(name) == (ruleset.unknown == "released")
+    for name in [*reversed(ruleset.flags), "not_in_ruleset"]:
+        expected = reference.decide(ruleset, name, account, now)[0]
+        assert engine.is_released_to(name, account, now=now) == expected, (name, account)
+        assert lazy.is_enabled(name) == expected, (name, account)
+        assert past_first_reads.is_enabled(name) == expected, (name, account)
+    if ruleset.flags:
+        first = next(iter(ruleset.flags))
+        assert one_read[first] == expected_values[first]
+    assert one_read.as_dict() == expected_values
+    assert lazy.as_dict() == expected_values
+    assert lazy.enabled_flags() == fs.enabled_flags()
+    assert lazy.variants() == fs.variants()
+    assert past_first_reads.as_dict() == expected_values
 
 
 @settings(

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Mapping
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
 from flagware.engine import _reference as reference
 from flagware.engine._plan import Plan
-from flagware.engine.flagset import Evaluation, FlagSet
+from flagware.engine.flagset import Evaluation, FlagSet, deferred
 
 if TYPE_CHECKING:
     from flagware.account import Account
@@ -38,14 +38,22 @@ def _timestamp(now: float | datetime | None) -> float | None:
 
 
 def _released_or_none(
-    plan: Plan, account: Account | None, at: float, test_user: bool
+    plan: Plan,
+    account: Account | None,
+    at: float,
+    test_user: bool,
+    known: Mapping[str, bool] | None = None,
 ) -> Container[str]:
-    """A deferred evaluation runs inside the app's code: it must not raise there."""
+    """A deferred evaluation runs inside the app's code: it must not raise there.
+
+    ``known``: the flags the FlagSet already answered one at a time, which keep their
+    answers (on failure too: every other defined flag is then off).
+    """
     try:
-        return plan.released(account, at, test_user)
+        return plan.released(account, at, test_user, known)
     except Exception:
         logger.exception("flagware: evaluating flags failed; every defined flag is off")
-        return frozenset()
+        return frozenset(name for name, on in known.items() if on) if known else frozenset()
 
 
 class _AsTestUser:
@@ -85,6 +93,7 @@ class Engine:
         self._plan: Plan = Plan(ruleset, previous._plan if previous is not None else None)
         self._names = tuple(ruleset.flags)
         self._unknown = ruleset.unknown
+        self._unknown_released = ruleset.unknown == "released"
         self._variant_names = tuple(name for name, flag in ruleset.flags.items() if flag.variants)
         self.killed = frozenset(name for name, flag in ruleset.flags.items() if not flag.enabled)
         """The kill-switched flags: off for everyone, overrides included."""
@@ -110,7 +119,8 @@ class Engine:
         kill-switched) even if the ruleset's ``test_users`` does not list it.
         ``lazy=True`` defers the evaluation to the first read of the FlagSet, with this
         ruleset and this instant, so the result is the same; the middleware uses it so that
-        a request that reads no flag pays nothing for them.
+        a request that reads no flag pays nothing for them, and one that reads a few pays
+        for those few (the first reads ask one flag each; see :class:`FlagSet`).
         """
         plan = self._plan
         at = None if now is None else _timestamp(now)
@@ -118,18 +128,28 @@ class Engine:
             at = self._clock()
         test_user = test_user and account is not None
         when = -1.0 if at is None else at
-        released = (
-            partial(_released_or_none, plan, account, when, test_user)
-            if lazy
-            else plan.released(account, when, test_user)
-        )
+        explainer = _AsTestUser(self) if test_user else self
+        if lazy:
+            # Anonymous requests and test users cost the whole plan no more than one flag.
+            single = account is not None and not test_user and account.id not in plan.test_users
+            return deferred(
+                partial(_released_or_none, plan, account, when, test_user),
+                self._names,
+                plan.defined,
+                self._unknown_released,
+                account,
+                explainer,
+                at,
+                self._variant_names,
+                plan.checks if single else None,
+            )
         return FlagSet(
-            released,
+            plan.released(account, when, test_user),
             self._names,
             defined=plan.defined,
             unknown=self._unknown,
             account=account,
-            explainer=_AsTestUser(self) if test_user else self,
+            explainer=explainer,
             at=at,
             variant_names=self._variant_names,
         )
@@ -137,8 +157,17 @@ class Engine:
     def is_released_to(
         self, flag: str, account: Account | None, *, now: float | datetime | None = None
     ) -> bool:
-        """Whether one flag is on for ``account``; cheaper than ``evaluate_all`` for one flag."""
-        return self.explain(flag, account, now=now).enabled
+        """Whether one flag is on for ``account``: that flag's cost, not the ruleset's.
+
+        The same answer as ``evaluate_all(account, now=now)[flag]``.
+        """
+        plan = self._plan
+        at = _timestamp(now)
+        if flag not in plan.defined:
+            return self._unknown_released
+        if at is None:
+            at = self._clock() if plan.needs_clock else -1.0
+        return plan.is_released(flag, account, at)
 
     def explain(
         self, flag: str, account: Account | None, *, now: float | datetime | None = None

@@ -14,6 +14,9 @@ need:
 - everything else (custom strategies, schedules, ``ne``/``lt``/``regex`` tests) is
   called per account (``loose``), skipped once its flag is already on.
 
+A request that reads only a few flags asks them one at a time instead (``checks``, one
+small function per flag: :mod:`._checkers`), and the whole plan runs only if it reads more.
+
 A plan built with ``previous`` (the plan of the ruleset before a change) recompiles only
 the flags that changed (a flag is the same object while unchanged: see
 ``Ruleset.from_dict(previous=...)``) and rebuilds only the indexes they are in; a
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mmh3 import mmh3_32_uintdigest
 
 from flagware.engine import _tables
+from flagware.engine._checkers import Checkers
 from flagware.engine._rules import ALWAYS, LOOSE, PERCENT, Kind, Rule, compile_flag, kinds_of
 from flagware.engine._tables import (
     Combined,
@@ -98,6 +102,12 @@ class Plan:
         else:
             self._update(previous, changed)
         self._publish()
+        self.checks = Checkers(self._kinds, ruleset.unknown == "released")
+        """Flag name -> its checker, for reading one flag (compiled on first use)."""
+        if previous is not None and changed is not None:  # unchanged flags keep theirs
+            self.checks.update(previous.checks)
+            for name in changed:
+                self.checks.pop(name, None)
 
     def _update(self, previous: Plan, changed: list[str]) -> None:
         """Recompile the changed flags; rebuild (or patch) only the indexes they are in."""
@@ -175,14 +185,25 @@ class Plan:
         self.needs_clock = any(x.timed for r in checked for x in r.residuals)
 
     def released(
-        self, account: Account | None, at: float, test_user: bool = False
+        self,
+        account: Account | None,
+        at: float,
+        test_user: bool = False,
+        known: Mapping[str, bool] | None = None,
     ) -> Container[str]:
-        """The names of the flags on for ``account`` at ``at`` (undefined flags excluded)."""
+        """The names of the flags on for ``account`` at ``at`` (undefined flags excluded).
+
+        ``known``: names already answered one at a time (``checks``) for this account and
+        instant; they keep their answers, and their rules are not run again (a custom
+        strategy is called once per flag per request).
+        """
         if account is None:
             return self._released_anonymous(at)
         if test_user or account.id in self.test_users:
             return self.live
         released = set(self.always)
+        if known:
+            released.update(known)  # the loops below skip a flag already in ``released``
         id_bytes = account.id.encode("utf-8", "surrogatepass")
         rollouts = b""
         if self.pct_flags:
@@ -228,9 +249,22 @@ class Plan:
         for rule in self.loose:
             if rule.flag not in released and rule.checks_pass(account, id_bytes, at):
                 released.add(rule.flag)
+        if known:
+            defined = self.defined
+            released.difference_update([n for n, on in known.items() if not on or n not in defined])
         if rollouts:
             return Released(released, rollouts, self.pct_positions, self.pct_flags)
         return released
+
+    def is_released(
+        self, name: str, account: Account | None, at: float, test_user: bool = False
+    ) -> bool:
+        """Whether the defined flag ``name`` is on for ``account`` at ``at``: its cost only."""
+        if account is None:
+            return name in self._released_anonymous(at)
+        if test_user or account.id in self.test_users:
+            return name in self.live
+        return self.checks[name](account, at)
 
     def _released_anonymous(self, at: float) -> Container[str]:
         if not self.anonymous:
