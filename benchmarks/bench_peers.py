@@ -55,10 +55,15 @@ What is measured, per account, in one process:
 
 - **all values**: a ``{flag: value}`` mapping of every flag (flagware:
   ``engine.evaluate_all(account).as_dict()``);
-- **one flag**: flagware's request path, ``evaluate_all(account)`` then one read (the
-  middleware evaluates once per request), and ``engine.is_released_to(flag, account)``;
-  for the peers their single-flag call. Account *i* checks flag *i* mod 10, so the
-  checks follow the mix (those ten flags are one of each slot of it).
+- **one flag**: what a request handler asks. For flagware, **read**: ``fs.is_enabled(flag)``
+  on the request's FlagSet, the one the middleware makes (``engine.evaluate_all(account,
+  lazy=True)``), read for the first time, so the read evaluates that one flag. A FlagSet
+  keeps its answers, so each pass gets fresh ones, made per account outside the timed
+  part, as the peers' user objects are. Also printed: **evaluate_all+read**, the same
+  with the FlagSet's creation timed, and ``engine.is_released_to(flag, account)`` (no
+  FlagSet). For the peers, their single-flag call (GrowthBook's includes its
+  ``set_attributes``, 0.2 µs). Account *i* checks flag *i* mod 10, so the checks follow
+  the mix (those ten flags are one of each slot of it). Ratios: peer / flagware read.
 
 Each SDK's user object (flagware ``Account``, LaunchDarkly ``Context``, the dicts of the
 others) is built once per account outside the timed loop. The SDKs are measured
@@ -146,6 +151,13 @@ class Sdk:
     all_values: Callable[[Any], dict[str, bool]]
     one: Callable[[Any, str], bool]
     close: Callable[[], None] = lambda: None
+    # The per-request object ``one`` reads, made from the user outside the timed part, a
+    # fresh one per pass (flagware's FlagSet); None: ``one`` takes the user.
+    request: Callable[[Any], Any] | None = None
+    timed_all: bool = True  # whether the all-values call is timed for this row
+
+
+FLAGWARE_ROWS = ("flagware", "flagware evaluate_all+read", "flagware is_released_to")
 
 
 # --- the workload, as each SDK's rules -----------------------------------------------------
@@ -334,8 +346,8 @@ def unleash_features(doc: dict[str, Any]) -> dict[str, Any]:
 # --- loading each SDK ----------------------------------------------------------------------
 
 
-def load_flagware(doc: dict[str, Any], *, released_to: bool = False) -> Sdk:
-    """flagware; ``released_to``: its one-flag call is ``is_released_to`` (no FlagSet)."""
+def load_flagware(doc: dict[str, Any], *, row: str = "flagware") -> Sdk:
+    """flagware, its one-flag call as in ``row`` (one of :data:`FLAGWARE_ROWS`)."""
     import flagware  # noqa: PLC0415
 
     engine = flagware.Engine(flagware.Ruleset.from_dict(doc))
@@ -347,15 +359,21 @@ def load_flagware(doc: dict[str, Any], *, released_to: bool = False) -> Sdk:
     def all_values(account: flagware.Account) -> dict[str, bool]:
         return engine.evaluate_all(account).as_dict()
 
-    def one(account: flagware.Account, name: str) -> bool:
-        return engine.evaluate_all(account).is_enabled(name)
+    def request(account: flagware.Account) -> flagware.FlagSet:
+        return engine.evaluate_all(account, lazy=True)  # what the middleware does
+
+    def evaluated_and_read(account: flagware.Account, name: str) -> bool:
+        return engine.evaluate_all(account, lazy=True).is_enabled(name)
 
     def released(account: flagware.Account, name: str) -> bool:
         return engine.is_released_to(name, account)
 
-    if released_to:
-        return Sdk("flagware is_released_to", prepare, all_values, released)
-    return Sdk("flagware", prepare, all_values, one)
+    if row == "flagware is_released_to":
+        return Sdk(row, prepare, all_values, released, timed_all=False)
+    if row == "flagware evaluate_all+read":
+        return Sdk(row, prepare, all_values, evaluated_and_read, timed_all=False)
+    # The read is the app's own call, unwrapped: fs.is_enabled(name).
+    return Sdk(row, prepare, all_values, flagware.FlagSet.is_enabled, request=request)
 
 
 def load_growthbook(doc: dict[str, Any]) -> Sdk:
@@ -517,18 +535,18 @@ def forbid_network() -> None:
     socket.create_connection = refuse
 
 
-def timed(run_pass: Callable[[], None], n: int, budget_s: float) -> float:
-    """µs per item of ``run_pass`` (``n`` items), repeated until ``budget_s`` has passed."""
+def timed(run_pass: Callable[[], float], n: int, budget_s: float) -> float:
+    """µs per item of ``run_pass`` (``n`` items; it returns the seconds it timed), repeated
+    until ``budget_s`` has passed."""
     gc.collect()
     gc.disable()
     try:
-        passes, start = 0, time.perf_counter()
+        passes, spent, start = 0, 0.0, time.perf_counter()
         while True:
-            run_pass()
+            spent += run_pass()
             passes += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= budget_s:
-                return elapsed / (passes * n) * 1e6
+            if time.perf_counter() - start >= budget_s:
+                return spent / (passes * n) * 1e6
     finally:
         gc.enable()
 
@@ -540,20 +558,28 @@ class Measurement:
     fn: Callable[[Any], Any] | Callable[[Any, str], Any]
     items: list[Any]  # users, or (user, flag) pairs
     pairs: bool
+    request: Callable[[Any], Any] | None = None  # see Sdk.request
 
-    def run_pass(self) -> None:
+    def run_pass(self) -> float:
+        """One pass over the items; the seconds it took, the requests' making excluded."""
+        items = self.items
+        if self.request is not None:  # fresh per pass: a FlagSet keeps what it has read
+            make = self.request
+            items = [(make(user), name) for user, name in items]
+        start = time.perf_counter()
         if self.pairs:
             one = self.fn
-            for user, name in self.items:
+            for user, name in items:
                 one(user, name)  # type: ignore[call-arg]
         else:
             fn = self.fn
-            for user in self.items:
+            for user in items:
                 fn(user)  # type: ignore[call-arg]
+        return time.perf_counter() - start
 
     def calibrate(self, budget_s: float) -> None:
         """Keep as many items as a pass can do in half the budget (10 at least)."""
-        trial = Measurement(self.fn, self.items[:10], self.pairs)
+        trial = Measurement(self.fn, self.items[:10], self.pairs, self.request)
         trial.run_pass()  # warm-up
         start = time.perf_counter()
         trial.run_pass()
@@ -576,9 +602,10 @@ def measure(
         for sdk in sdks.values():
             users = [sdk.prepare(p) for p in people]
             pairs = [(u, probes[i % len(probes)]) for i, u in enumerate(users)]
-            if sdk.name != "flagware is_released_to":
+            if sdk.timed_all:
                 plan.append((f"all:{sdk.name}", size, Measurement(sdk.all_values, users, False)))
-            plan.append((f"one:{sdk.name}", size, Measurement(sdk.one, pairs, True)))
+            one = Measurement(sdk.one, pairs, True, sdk.request)
+            plan.append((f"one:{sdk.name}", size, one))
     for _, _, m in plan:
         m.calibrate(budget_s)
     results: dict[str, dict[int, list[float]]] = {}
@@ -624,7 +651,8 @@ def check_agreement(
                         f"for {p.id}, flagware says {want[name]}"
                     )
             probe = names[i % PROBES]
-            if bool(sdk.one(user, probe)) != got[probe]:
+            asked = user if sdk.request is None else sdk.request(user)
+            if bool(sdk.one(asked, probe)) != got[probe]:
                 problems.append(f"{sdk.name}: one-flag {probe} disagrees with all values, {p.id}")
     return compared, problems
 
@@ -738,7 +766,8 @@ def print_table(figures: dict[str, Any]) -> None:
             for key, _ in rows:
                 us = figures["us"][key][str(n)]
                 ratio = figures["ratio"][key][str(n)]
-                cells.append(f"{us:,.1f}" if key == base else f"{us:,.1f} ({ratio:.1f}x)")
+                shown = f"{us:.2f}" if us < 10 else f"{us:,.1f}"
+                cells.append(shown if key == base else f"{shown} ({ratio:.1f}x)")
             print(f"{n:>6,} " + " ".join(f"{c:>22}" for c in cells))
 
     block(
@@ -747,15 +776,21 @@ def print_table(figures: dict[str, Any]) -> None:
         "all:flagware",
     )
     block(
-        "one flag per account, µs  (vs flagware evaluate_all + 1 read; flagsmith: its "
-        "all-values call + 1 read)",
+        "one flag per account, µs  (x / flagware's read: fs.is_enabled(flag), the first read "
+        "of the request's FlagSet, made untimed; flagsmith: its all-values call + 1 read)",
         [
-            ("one:flagware", "fw evaluate_all+read"),
+            ("one:flagware", "fw read"),
+            ("one:flagware evaluate_all+read", "fw evaluate_all+read"),
             ("one:flagware is_released_to", "fw is_released_to"),
             *[(f"one:{s}", s) for s in PEERS],
         ],
         "one:flagware",
     )
+    fastest = []
+    for n in sizes:
+        ratio, peer = min((figures["ratio"][f"one:{s}"][str(n)], s) for s in PEERS)
+        fastest.append(f"{n:,} flags: {peer} {ratio:.0f}x")
+    print("the fastest peer's single flag, times flagware's read: " + ", ".join(fastest))
     print(f"\nstart-up (fresh processes; RSS after loading {figures['rss_flags']:,} flags)")
     print(f"{'':>14} {'import ms':>10} {'RSS MiB':>9} {'over bare':>10}")
     bare = figures["rss_kib"]["none"]
@@ -820,7 +855,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in sizes:
         doc = document(n)
         sdks = {name: load(doc) for name, load in LOADERS.items()}
-        sdks["flagware is_released_to"] = load_flagware(doc, released_to=True)
+        for row in FLAGWARE_ROWS[1:]:
+            sdks[row] = load_flagware(doc, row=row)
         count, found = check_agreement(doc, sdks, people)
         compared += count
         problems += found
