@@ -156,7 +156,7 @@ def _switch(name: str, enabled: bool) -> None:
         else:
             doc["flags"][name]["enabled"] = False
 
-    version = edit(store, change, action="enable" if enabled else "disable")
+    version = edit(store, change, action="enable" if enabled else "disable", touching=(name,))
     flag = store.ruleset().flags[name]
     if version is None:
         echo(f"{name} is already {_state(flag)}; nothing changed")
@@ -275,7 +275,7 @@ def set_flag(
             created.append(True)
         notes.extend(apply_edit(doc["flags"][name], change))
 
-    version = edit(store, update, action="set")
+    version = edit(store, update, action="set", touching=(name,))
     flag = store.ruleset().flags[name]
     if as_json:
         emit_json(

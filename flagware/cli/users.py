@@ -48,7 +48,8 @@ def _change_users(ids: tuple[str, ...], add: bool) -> None:
         users = set(doc["test_users"])
         doc["test_users"] = sorted(users | set(ids) if add else users - set(ids))
 
-    version = edit(store, change, action="add_test_user" if add else "remove_test_user")
+    action = "add_test_user" if add else "remove_test_user"
+    version = edit(store, change, action=action, touching=())  # no flag changes
     after = store.ruleset().test_users
     changed = sorted(((after - before) if add else (before - after)) & set(ids))
     untouched = sorted(set(ids) - set(changed))

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "SCHEMA_VERSION",
     "Format",
+    "ReadOnlyDocument",
     "UnknownPolicy",
     "canonical_json",
     "copy_document",
@@ -134,3 +136,34 @@ def copy_document(doc: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of a JSON-compatible document (several times faster than deepcopy)."""
     copied: dict[str, Any] = json.loads(json.dumps(doc))
     return copied
+
+
+class ReadOnlyDocument(Mapping[str, Any]):
+    """A read-only view of a JSON-compatible mapping, all the way down: nested mappings
+    are views too and lists are read as tuples, so an edit through it fails instead of
+    changing the document it shows (a ruleset's shared flags, in an edit's draft)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return _read_only(self._data[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyDocument({self._data!r})"
+
+
+def _read_only(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ReadOnlyDocument(value)
+    if isinstance(value, list):
+        return tuple(map(_read_only, value))
+    return value

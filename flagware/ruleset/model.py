@@ -14,7 +14,12 @@ from types import MappingProxyType
 from typing import Any
 
 from flagware.ruleset._canonical import Canonical, assemble, reread
-from flagware.ruleset.documents import SCHEMA_VERSION, UnknownPolicy, copy_document
+from flagware.ruleset.documents import (
+    SCHEMA_VERSION,
+    ReadOnlyDocument,
+    UnknownPolicy,
+    copy_document,
+)
 from flagware.ruleset.flag import Flag
 from flagware.ruleset.limits import NO_COUNTS
 from flagware.ruleset.parse import Base, parse
@@ -96,7 +101,7 @@ class Ruleset:
         """
         shared = self._doc["flags"]
         views: dict[str, Mapping[str, Any]] = {
-            name: MappingProxyType(doc) for name, doc in shared.items() if name not in touched
+            name: ReadOnlyDocument(doc) for name, doc in shared.items() if name not in touched
         }
         flags: dict[str, Any] = dict(views)
         for name in touched & shared.keys():

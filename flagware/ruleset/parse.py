@@ -323,7 +323,7 @@ def _parse_flag(
     # Strategies are checked even when the flag's other keys are wrong, to report everything.
     raw_strategies = raw.get("strategies")
     strategies = []
-    if isinstance(raw_strategies, list):
+    if isinstance(raw_strategies, list | tuple):  # a tuple from Python code, or a draft
         for i, raw_strategy in enumerate(raw_strategies[: LIMITS["strategies_per_flag"]]):
             if problems.full:
                 problems.more = problems.more or not problems.halted

@@ -81,6 +81,35 @@ def test_an_edit_touching_one_flag_cannot_write_into_another() -> None:
     assert store.ruleset().flags["list"].enabled
 
 
+def test_an_edit_touching_one_flag_cannot_write_deep_into_another() -> None:
+    store = MemoryStore(DOC)
+    served = store.ruleset()
+
+    def sneaky(doc: dict[str, Any]) -> None:
+        doc["flags"]["list"]["strategies"][0]["ids"].append("acct-9")  # nested, undeclared
+
+    with pytest.raises(AttributeError):  # lists read as tuples there
+        store.update(sneaky, touching=["digits"])
+
+    def deeper(doc: dict[str, Any]) -> None:
+        doc["flags"]["nl_pro"]["strategies"][0]["when"][0]["op"] = "ne"
+
+    with pytest.raises(TypeError):  # mappings are read-only views there
+        store.update(deeper, touching=["digits"])
+    assert store.version == 1
+    assert store.ruleset() is served
+    assert served.to_dict() == Ruleset.from_dict(DOC).to_dict()  # its document is untouched
+    assert store.update(lambda doc: None, touching=["list"]).changed is False
+
+
+def test_a_draft_reads_back_as_the_ruleset_it_came_from() -> None:
+    ruleset = Ruleset.from_dict(DOC)
+    draft, _ = ruleset._draft(frozenset())  # every flag a read-only view, lists as tuples
+    again = Ruleset.from_dict(draft)
+    assert again == ruleset
+    assert list(again.flags) == list(ruleset.flags)
+
+
 def test_an_edit_that_replaces_an_undeclared_flag_is_still_validated() -> None:
     store = MemoryStore(DOC)
 
