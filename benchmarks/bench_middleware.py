@@ -7,6 +7,9 @@
    the middleware, same ruleset (the example flags plus mixed ones, 100 in all), same load
    generator (wrk, one connection pool), rounds interleaved: Starlette under uvicorn and
    Flask under gunicorn (sync worker). Needs ``wrk`` on PATH (``apt-get install wrk``).
+   On a machine with two cores or more the server runs on the first and wrk on the second
+   (CPU affinity), and besides requests per second the server's CPU time per request is
+   printed (user + system, from /proc): the steadier of the two on a noisy machine.
 
     python benchmarks/bench_middleware.py [--rounds 5] [--duration 8] [--no-servers]
 """
@@ -130,7 +133,35 @@ def wait_ready(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
-def wrk_rps(port: int, duration: float) -> float:
+PINNED = hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+SERVER_CPU, LOAD_CPU = sorted(os.sched_getaffinity(0))[:2] if PINNED else (None, None)
+
+
+def pinned_to(cpu: int | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that keeps a child process on one CPU (None: anywhere)."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children so far (gunicorn's worker is
+    a child of its master), from /proc; 0 where there is no /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        this, parent = int(stat.parent.name), int(fields[1])
+        if pid in (this, parent):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wrk(port: int, duration: float) -> tuple[float, int]:
+    """Requests per second and requests done, by wrk for ``duration`` seconds."""
     out = subprocess.run(
         [
             "wrk",
@@ -144,12 +175,14 @@ def wrk_rps(port: int, duration: float) -> float:
         capture_output=True,
         text=True,
         check=True,
+        preexec_fn=pinned_to(LOAD_CPU),
     ).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    done = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if match is None or errors:
+    if match is None or done is None or errors:
         raise RuntimeError(f"wrk failed or saw errors:\n{out}")
-    return float(match.group(1))
+    return float(match.group(1)), int(done.group(1))
 
 
 def server_command(kind: str, target: str, port: int) -> list[str]:
@@ -179,14 +212,22 @@ def server_command(kind: str, target: str, port: int) -> list[str]:
     ]
 
 
-def serve_and_measure(kind: str, target: str, rules: Path, duration: float) -> float:
+def serve_and_measure(kind: str, target: str, rules: Path, duration: float) -> tuple[float, float]:
+    """Requests per second, and the server's CPU µs per request."""
     port = free_port()
     env = {**os.environ, "FLAGWARE_RULES": str(rules), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(server_command(kind, target, port), cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        server_command(kind, target, port),
+        cwd=ROOT,
+        env=env,
+        preexec_fn=pinned_to(SERVER_CPU),  # noqa: PLW1509 - no threads started yet
+    )
     try:
         wait_ready(port)
-        wrk_rps(port, 2)  # warm-up
-        return wrk_rps(port, duration)
+        wrk(port, 2)  # warm-up
+        before = cpu_seconds(proc.pid)
+        rps, done = wrk(port, duration)
+        return rps, (cpu_seconds(proc.pid) - before) / done * 1e6
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -235,16 +276,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rules = Path(tmp) / "rules.yaml"
         rules.write_text(yaml.safe_dump(doc))
-        print("\nrequests/s of GET /ping          without     with   change")
+        where = f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}" if PINNED else "unpinned"
+        print(f"\nGET /ping ({where})              without     with   change")
         for label, kind, with_app, bare_app in configs:
             bare_runs, with_runs = [], []
             for _ in range(args.rounds):  # interleaved, so drift hits both alike
                 bare_runs.append(serve_and_measure(kind, bare_app, rules, args.duration))
                 with_runs.append(serve_and_measure(kind, with_app, rules, args.duration))
-            bare, full = statistics.median(bare_runs), statistics.median(with_runs)
-            print(f"  {label:29} {bare:8.0f} {full:8.0f}   {(full / bare - 1) * 100:+5.1f} %")
-            print(f"    rounds without: {[round(x) for x in bare_runs]}")
-            print(f"    rounds with:    {[round(x) for x in with_runs]}")
+            for i, (what, unit) in enumerate((("req/s", "{:8.0f}"), ("CPU µs/req", "{:8.1f}"))):
+                bare = statistics.median(r[i] for r in bare_runs)
+                full = statistics.median(r[i] for r in with_runs)
+                row = f"  {label + ', ' + what:37} {unit.format(bare)} {unit.format(full)}"
+                print(f"{row}   {(full / bare - 1) * 100:+5.1f} %")
+            print(f"    rounds without: {[(round(r), round(c, 1)) for r, c in bare_runs]}")
+            print(f"    rounds with:    {[(round(r), round(c, 1)) for r, c in with_runs]}")
 
 
 if __name__ == "__main__":
