@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from examples.demo import settings_from_env
 from examples.flask_app.app import app as flask_app
 from examples.starlette_app.app import app as _wrapped_starlette
 from flagware.asgi import FlagwareMiddleware as AsgiMiddleware
@@ -12,5 +17,15 @@ if isinstance(flask_app.wsgi_app, WsgiMiddleware):
 if not isinstance(_wrapped_starlette, AsgiMiddleware):
     raise RuntimeError("the Starlette example is expected to be wrapped in FlagwareMiddleware")
 starlette_app = _wrapped_starlette.app
+_resolve = settings_from_env().resolve_account
 
-__all__ = ["flask_app", "starlette_app"]
+
+async def starlette_resolving(scope: Any, receive: Any, send: Any) -> None:
+    """The bare Starlette example, resolving each request's account as the example's
+    resolver does: what an app pays to know who is asking, with or without flagware."""
+    if scope["type"] == "http":
+        scope["account"] = _resolve(HTTPConnection(scope))
+    await starlette_app(scope, receive, send)
+
+
+__all__ = ["flask_app", "starlette_app", "starlette_resolving"]

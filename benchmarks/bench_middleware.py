@@ -10,18 +10,26 @@
    On a machine with two cores or more the server runs on the first and wrk on the second
    (CPU affinity), and besides requests per second the server's CPU time per request is
    printed (user + system, from /proc): the steadier of the two on a noisy machine.
+3. With ``--instructions`` (needs ``valgrind``): the instructions uvicorn executes per
+   ``/ping`` request, counted by callgrind, for the bare Starlette example, the bare
+   example that only resolves the account (its own resolver: what any app does to know
+   who is asking), and the example with flagware. Counts do not depend on what else the
+   machine is doing: the same code gives the same figure to a fraction of a percent.
 
     python benchmarks/bench_middleware.py [--rounds 5] [--duration 8] [--no-servers]
+                                          [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -233,11 +241,67 @@ def serve_and_measure(kind: str, target: str, rules: Path, duration: float) -> t
         proc.wait(timeout=20)
 
 
+def instructions_per_request(target: str, rules: Path, short: int = 200, long: int = 1200) -> float:
+    """Instructions a uvicorn server runs per ``GET /ping``, counted by callgrind.
+
+    Two runs, of ``short`` and ``long`` sequential keep-alive requests: the difference
+    divided by ``long - short`` cancels the start-up and shut-down.
+    """
+    counts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (short, long):
+            port, out = free_port(), Path(tmp) / f"callgrind.{n}"
+            command = server_command("uvicorn", target, port)
+            proc = subprocess.Popen(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+                cwd=ROOT,
+                env={**os.environ, "FLAGWARE_RULES": str(rules), "PYTHONPATH": str(ROOT)},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                wait_ready(port, timeout=180)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                for _ in range(n):
+                    connection.request("GET", "/ping", headers={"X-Account-Id": "acct-42"})
+                    response = connection.getresponse()
+                    response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{target}: /ping answered {response.status}")
+                connection.close()
+            finally:
+                proc.send_signal(signal.SIGINT)  # uvicorn exits cleanly; callgrind writes
+                proc.wait(timeout=120)
+            found = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
+            if found is None:
+                raise RuntimeError(f"no instruction count in {out}")
+            counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / (long - short)
+
+
+def print_instructions(rules: Path) -> None:
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not on PATH (apt-get install valgrind)")
+    print("\nuvicorn, Starlette example, GET /ping: instructions per request (callgrind)")
+    bare = instructions_per_request("benchmarks.bare_apps:starlette_app", rules)
+    rows = [
+        ("without flagware", bare),
+        (
+            "without, resolving the account",
+            instructions_per_request("benchmarks.bare_apps:starlette_resolving", rules),
+        ),
+        ("with flagware", instructions_per_request("examples.starlette_app.app:app", rules)),
+    ]
+    for label, count in rows:
+        print(f"  {label:32} {count:9.0f}   {(count / bare - 1) * 100:+5.1f} %")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--no-servers", action="store_true")
+    parser.add_argument("--instructions", action="store_true", help="count them (valgrind)")
     args = parser.parse_args()
     doc = hundred_flag_document()
     store = flagware.MemoryStore(doc)
@@ -278,6 +342,8 @@ def main() -> None:
         rules.write_text(yaml.safe_dump(doc))
         where = f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}" if PINNED else "unpinned"
         print(f"\nGET /ping ({where})              without     with   change")
+        if args.instructions:
+            print_instructions(rules)
         for label, kind, with_app, bare_app in configs:
             bare_runs, with_runs = [], []
             for _ in range(args.rounds):  # interleaved, so drift hits both alike
