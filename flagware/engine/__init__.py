@@ -56,6 +56,27 @@ def _released_or_none(
         return frozenset(name for name, on in known.items() if on) if known else frozenset()
 
 
+def _variant_names(
+    ruleset: Ruleset,
+    names: tuple[str, ...],
+    changed: list[str] | None,
+    previous: Engine | None,
+) -> tuple[str, ...]:
+    """The flags with variants, in ruleset order: ``previous``'s when none of the flags
+    ``changed`` since it has or had variants (and the order is the same), as after most
+    one-flag edits."""
+    flags = ruleset.flags
+    if previous is not None and changed is not None and previous._names == names:
+        before = previous._ruleset.flags
+        if not any(
+            ((flag := flags.get(name)) is not None and flag.variants)
+            or ((flag := before.get(name)) is not None and flag.variants)
+            for name in changed
+        ):
+            return previous._variant_names
+    return tuple(name for name, flag in flags.items() if flag.variants)
+
+
 class _AsTestUser:
     """Explains a FlagSet evaluated with ``test_user=True``."""
 
@@ -94,8 +115,8 @@ class Engine:
         self._names = tuple(ruleset.flags)
         self._unknown = ruleset.unknown
         self._unknown_released = ruleset.unknown == "released"
-        self._variant_names = tuple(name for name, flag in ruleset.flags.items() if flag.variants)
-        self.killed = frozenset(name for name, flag in ruleset.flags.items() if not flag.enabled)
+        self._variant_names = _variant_names(ruleset, self._names, self._plan.changed, previous)
+        self.killed = self._plan.defined - self._plan.live
         """The kill-switched flags: off for everyone, overrides included."""
         self.test_users = ruleset.test_users
         """The ruleset's test users."""

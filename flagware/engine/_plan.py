@@ -26,7 +26,7 @@ one-condition index is patched instead. The plain semantics live in
 
 from __future__ import annotations
 
-from collections.abc import Container, Hashable, Iterable, Mapping
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping
 from itertools import chain, compress, repeat
 from operator import lt
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -86,10 +86,17 @@ class Plan:
         self.ruleset = ruleset
         flags = ruleset.flags
         self.defined = frozenset(flags)
-        self.live = frozenset(name for name, flag in flags.items() if flag.enabled)
         self.test_users = ruleset.test_users
         self._flags: Mapping[str, Flag] = flags
         changed = None if previous is None else _changed(previous._flags, flags)
+        self.changed = changed
+        """The flags that differ from ``previous``'s (None without one)."""
+        self.live: frozenset[str] = (
+            frozenset(name for name, flag in flags.items() if flag.enabled)
+            if previous is None or changed is None
+            else _edited_names(previous.live, changed, flags, _is_enabled)
+        )
+        """The flags that are not kill-switched."""
         if previous is None or changed is None or len(changed) > REBUILD_SHARE * len(flags) + 4:
             self._kinds = {name: kinds_of(compile_flag(flag)) for name, flag in flags.items()}
             self._members: dict[Kind, Members] = {}
@@ -333,6 +340,28 @@ def _changed(before: Mapping[str, Flag], after: Mapping[str, Flag]) -> list[str]
     Flags compare by identity, so the set difference of the items runs at C speed.
     """
     return list({name for name, _ in before.items() ^ after.items()})
+
+
+def _is_enabled(flag: Flag) -> bool:
+    return flag.enabled
+
+
+def _edited_names(
+    before: frozenset[str],
+    changed: Iterable[str],
+    flags: Mapping[str, Flag],
+    holds: Callable[[Flag], bool],
+) -> frozenset[str]:
+    """``{name for name, flag in flags.items() if holds(flag)}``, from ``before`` (the same
+    set for a ruleset that differs only in the ``changed`` flags): their cost only."""
+    removed, added = set(), set()
+    for name in changed:
+        flag = flags.get(name)
+        if flag is not None and holds(flag):
+            added.add(name)
+        else:
+            removed.add(name)
+    return (before - removed) | added
 
 
 def _widest(rules: Iterable[Rule]) -> HashCheck:

@@ -13,7 +13,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from flagware.ruleset._canonical import Canonical, assemble, reread
+from flagware.ruleset._canonical import Canonical, assemble, reassemble, reread
 from flagware.ruleset.documents import (
     SCHEMA_VERSION,
     ReadOnlyDocument,
@@ -72,6 +72,12 @@ class Ruleset:
         ruleset = Ruleset(flags=parsed.flags, test_users=parsed.test_users, unknown=parsed.unknown)
         if parsed.counts is not None:  # counted from the base's: no walk over every flag
             ruleset.__dict__["_base"] = Base(ruleset.flags, parsed.counts)
+        if "_canonical" in self.__dict__:  # spliced from this one's, if it was ever made
+            canonical = reassemble(
+                self._canonical, ruleset.flags, changed, ruleset.test_users, ruleset.unknown
+            )
+            if canonical is not None:
+                ruleset.__dict__["_canonical"] = canonical
         return ruleset
 
     @cached_property

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from flagware import Account, Engine, Ruleset, RulesetError
 from flagware.ruleset import canonical_json, parse_text
+from flagware.ruleset._canonical import assemble
 from tests.properties.generators import accounts, near_valid_documents, valid_documents
 
 # What an edit does to each flag of the ruleset before it: keep, replace, delete; plus
@@ -77,6 +78,7 @@ def test_a_reread_edit_is_the_cold_read(
     raw = cold._canonical.data
     warm = parse_text(raw, previous=before)
     assert warm == cold
+    assert warm._canonical == assemble(warm.flags, warm.test_users, warm.unknown)
     assert list(warm.flags) == list(parse_text(raw).flags)
     for name, flag in warm.flags.items():  # unchanged flags are kept, not read again
         if before.flags.get(name) is not None and before.flags[name]._canonical == flag._canonical:
@@ -88,6 +90,8 @@ def test_a_reread_edit_is_the_cold_read(
 def test_a_drafted_edit_is_the_cold_read(first: dict[str, Any], data: st.DataObject) -> None:
     # As stores hold it: counted from the canonical form (`description: ""` is no value there).
     before = Ruleset.from_dict(Ruleset.from_dict(first)._shared_document())
+    if data.draw(st.booleans()):
+        assert before._canonical  # made: the edit's is spliced from it
     names = sorted(before.flags)
     touched = frozenset(data.draw(st.lists(st.sampled_from(names), max_size=3)) if names else ())
     added = data.draw(st.sampled_from(["", "brand_new"]))
@@ -112,9 +116,36 @@ def test_a_drafted_edit_is_the_cold_read(first: dict[str, Any], data: st.DataObj
     cold = Ruleset.from_dict(draft)
     warm = before._edited(draft, changed)
     assert warm == cold
+    assert warm._canonical == assemble(warm.flags, warm.test_users, warm.unknown)
     assert warm._base is not None
     assert cold._base is not None
     assert warm._base.counts == cold._base.counts  # the limits see what a cold read counts
     assert list(warm.flags) == list(cold.flags)
     people = [Account(f"acct-{i}", number=i, attributes={"country": "NL"}) for i in range(20)]
     same_flags(Engine(warm, previous=Engine(before)), Engine(cold), people)
+
+
+SPLICES = [
+    ({}, {"only": {}}),  # into an empty ruleset
+    ({"only": {}}, {}),  # its only flag removed
+    ({"b": {}, "c": {}}, {"a": {}, "b": {}, "c": {}}),  # added first
+    ({"a": {}, "b": {}}, {"a": {}, "b": {}, "c": {}}),  # added last
+    ({"a": {}, "c": {}}, {"a": {}, "b": {"enabled": False}, "c": {}}),  # added between
+    ({"a": {}, "b": {}, "c": {}}, {"b": {}, "c": {}}),  # first removed
+    ({"a": {}, "b": {}, "c": {}}, {"a": {}, "b": {}}),  # last removed
+    ({"a": {}, "b": {}, "c": {}}, {"a": {}, "b": {"description": "longer now"}, "c": {}}),
+    ({"a": {}, "b": {}, "c": {}}, {"aa": {}, "c": {}, "d": {}}),  # several at once
+]
+
+
+@pytest.mark.parametrize(("before", "after"), SPLICES)
+def test_a_spliced_canonical_text_is_the_assembled_one(
+    before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    old = Ruleset.from_dict({"flags": before})
+    assert old._canonical  # made, so that the edit's is spliced from it
+    changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+    new = old._edited({"flags": after, "test_users": ["t"]}, changed)
+    assert "_canonical" in new.__dict__  # spliced, not assembled
+    assert new._canonical == assemble(new.flags, new.test_users, new.unknown)
+    assert new._canonical.data == canonical_json(new.to_dict()).encode()
