@@ -26,7 +26,13 @@ flagware runs the same class against its memory, file and Redis stores.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
+
+if sys.flags.optimize:
+    # Its checks are assert statements, which -O strips: every test would pass unchecked.
+    raise RuntimeError("flagware.testing's store contract cannot run under python -O")
 
 # The contract is pytest tests, written with plain ``assert`` as pytest tests are: let
 # pytest rewrite them (for their failure messages) although they sit in a package.
