@@ -26,7 +26,7 @@ one-condition index is patched instead. The plain semantics live in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Hashable, Iterable, Mapping
+from collections.abc import Container, Hashable, Iterable, Mapping
 from itertools import chain, compress, repeat
 from operator import lt
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -94,7 +94,7 @@ class Plan:
         self.live: frozenset[str] = (
             frozenset(name for name, flag in flags.items() if flag.enabled)
             if previous is None or changed is None
-            else _edited_names(previous.live, changed, flags, _is_enabled)
+            else _live_after(previous.live, changed, flags)
         )
         """The flags that are not kill-switched."""
         if previous is None or changed is None or len(changed) > REBUILD_SHARE * len(flags) + 4:
@@ -342,26 +342,13 @@ def _changed(before: Mapping[str, Flag], after: Mapping[str, Flag]) -> list[str]
     return list({name for name, _ in before.items() ^ after.items()})
 
 
-def _is_enabled(flag: Flag) -> bool:
-    return flag.enabled
-
-
-def _edited_names(
-    before: frozenset[str],
-    changed: Iterable[str],
-    flags: Mapping[str, Flag],
-    holds: Callable[[Flag], bool],
+def _live_after(
+    before: frozenset[str], changed: Iterable[str], flags: Mapping[str, Flag]
 ) -> frozenset[str]:
-    """``{name for name, flag in flags.items() if holds(flag)}``, from ``before`` (the same
-    set for a ruleset that differs only in the ``changed`` flags): their cost only."""
-    removed, added = set(), set()
-    for name in changed:
-        flag = flags.get(name)
-        if flag is not None and holds(flag):
-            added.add(name)
-        else:
-            removed.add(name)
-    return (before - removed) | added
+    """The enabled flags of ``flags``, from ``before`` (those of a ruleset that differs
+    only in the ``changed`` flags): the cost of those flags, not of the ruleset."""
+    on = {name for name in changed if (flag := flags.get(name)) is not None and flag.enabled}
+    return (before - set(changed)) | on
 
 
 def _widest(rules: Iterable[Rule]) -> HashCheck:

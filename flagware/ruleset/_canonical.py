@@ -108,16 +108,18 @@ def reassemble(
         else:
             segment = flag._segment
             if present:  # replaced
-                at, stop, piece = starts[i], ends[i], segment
-                rest = i + 1
+                at, stop, piece, rest = starts[i], ends[i], segment, i + 1
+                start = at
             elif i < len(names):  # added before names[i]
-                at = stop = starts[i]
+                at = stop = start = starts[i]
                 piece, rest = segment + b",", i
-            else:  # added last
-                at = stop = ends[i - 1] if i else len(HEAD)
-                piece, rest = (b"," + segment if i else segment), i
+            elif i:  # added last, after a comma
+                at = stop = ends[i - 1]
+                piece, rest, start = b"," + segment, i, at + 1
+            else:  # the only flag
+                at = stop = start = len(HEAD)
+                piece, rest = segment, i
             delta = len(piece) - (stop - at)
-            start = at + 1 if piece[0] == 0x2C else at  # past a leading comma
             data = data[:at] + piece + data[stop:]
             names = (*names[:i], name, *names[rest:])
             starts = (*starts[:i], start, *_shifted(starts[rest:], delta))
