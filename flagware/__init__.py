@@ -7,12 +7,9 @@ panel, security, operations).
 
 from __future__ import annotations
 
+import importlib
 import typing
 
-from flagware.account import Account
-from flagware.context import current_flags, flags, use_flags
-from flagware.engine import Clock, Engine
-from flagware.engine.flagset import Evaluation, FlagSet
 from flagware.errors import (
     FlagwareError,
     NoFlagContext,
@@ -26,24 +23,62 @@ from flagware.errors import (
     VersionConflict,
     WriteContention,
 )
-from flagware.ruleset import Flag, Ruleset, StrategySpec, load_ruleset
-from flagware.stores import Commit, FileStore, Health, MemoryStore, Store
-from flagware.stores.audit import Change
-from flagware.strategies import Condition, Strategy, register_strategy, unregister_strategy
 
 if typing.TYPE_CHECKING:
+    from flagware.account import Account
+    from flagware.context import current_flags, flags, use_flags
+    from flagware.engine import Clock, Engine
+    from flagware.engine.flagset import Evaluation, FlagSet
+    from flagware.ruleset import Flag, Ruleset, StrategySpec, load_ruleset
+    from flagware.stores import Commit, FileStore, Health, MemoryStore, Store
+    from flagware.stores.audit import Change
     from flagware.stores.redis import RedisStore
+    from flagware.strategies import Condition, Strategy, register_strategy, unregister_strategy
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> typing.Any:
-    # RedisStore needs the optional redis-py: import it on first use, not with flagware.
-    if name == "RedisStore":
-        from flagware.stores.redis import RedisStore  # noqa: PLC0415
+# Each public name and the module that defines it. They are imported on first use (PEP
+# 562), so ``import flagware`` costs nothing until a name is read: a command-line run or a
+# worker that needs only a store does not import the engine, the web parts or redis-py.
+_HOMES = {
+    "Account": "flagware.account",
+    "Change": "flagware.stores.audit",
+    "Clock": "flagware.engine",
+    "Commit": "flagware.stores",
+    "Condition": "flagware.strategies",
+    "Engine": "flagware.engine",
+    "Evaluation": "flagware.engine.flagset",
+    "FileStore": "flagware.stores",
+    "Flag": "flagware.ruleset",
+    "FlagSet": "flagware.engine.flagset",
+    "Health": "flagware.stores",
+    "MemoryStore": "flagware.stores",
+    "RedisStore": "flagware.stores.redis",
+    "Ruleset": "flagware.ruleset",
+    "StrategySpec": "flagware.ruleset",
+    "Store": "flagware.stores",
+    "Strategy": "flagware.strategies",
+    "current_flags": "flagware.context",
+    "flags": "flagware.context",
+    "load_ruleset": "flagware.ruleset",
+    "register_strategy": "flagware.strategies",
+    "unregister_strategy": "flagware.strategies",
+    "use_flags": "flagware.context",
+}
 
-        return RedisStore
-    raise AttributeError(f"module 'flagware' has no attribute {name!r}")
+
+def __getattr__(name: str) -> typing.Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'flagware' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next read is a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

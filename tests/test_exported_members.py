@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import flagware
 
 CONTRACT_NAMES = {
@@ -24,15 +27,25 @@ CONTRACT_NAMES = {
 
 
 def test_all_lists_exactly_the_public_names() -> None:
-    public = {name for name in vars(flagware) if not name.startswith("_")}
+    # Most names are imported on first read (PEP 562); dir() lists them all the same.
+    public = {name for name in dir(flagware) if not name.startswith("_")}
     # Submodules (and `typing`) and the `annotations` future import are not API.
     incidental = {
         name for name in public if type(getattr(flagware, name)).__name__ in {"module", "_Feature"}
     }
-    lazy = {"RedisStore"}  # imported on first access (needs the optional redis-py)
-    assert set(flagware.__all__) == (public - incidental) | lazy
+    assert set(flagware.__all__) == public - incidental
     for name in flagware.__all__:
         assert getattr(flagware, name) is not None
+        assert name in vars(flagware)  # kept after the first read
+
+
+def test_importing_flagware_imports_no_engine_store_or_validator() -> None:
+    code = "import sys, flagware; print(sorted(sys.modules))"
+    modules = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    for heavy in ("pydantic", "flagware.engine", "flagware.stores", "redis", "yaml"):
+        assert f"'{heavy}'" not in modules, heavy
 
 
 def test_contract_names_are_exported() -> None:

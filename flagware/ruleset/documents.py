@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
-
-import yaml
 
 from flagware.errors import RulesetError
 
@@ -44,24 +41,6 @@ Format = Literal["json", "yaml", "toml"]
 _SUFFIXES: dict[str, Format] = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
 
-# libyaml's parser when PyYAML has it: PyYAML's pure-Python scanner is quadratic on some
-# hostile inputs (a few KB of "[").
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_Base):  # type: ignore[valid-type,misc]
-    """The safe loader with YAML 1.2 booleans."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
 def format_of(path: str | os.PathLike[str]) -> Format:
     """The document format a file name implies (by its suffix)."""
     suffix = Path(path).suffix.lower()
@@ -71,6 +50,16 @@ def format_of(path: str | os.PathLike[str]) -> Format:
         raise ValueError(
             f"{path}: unknown ruleset format {suffix!r}; use .json, .yaml, .yml or .toml"
         ) from None
+
+
+def _decode_yaml(text: str) -> Any:
+    """The YAML document in ``text``; a syntax error becomes a ValueError."""
+    from flagware.ruleset._yaml import YAMLError, load_yaml  # noqa: PLC0415 - on first use
+
+    try:
+        return load_yaml(text)
+    except YAMLError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def decode_document(text: str | bytes, fmt: Format, *, source: str | None = None) -> Any:
@@ -87,9 +76,9 @@ def decode_document(text: str | bytes, fmt: Format, *, source: str | None = None
         if fmt == "json":
             return json.loads(text)
         if fmt == "yaml":
-            return yaml.load(text, Loader=_Loader)
+            return _decode_yaml(text)
         return tomllib.loads(text)
-    except (ValueError, yaml.YAMLError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         # json.JSONDecodeError, tomllib.TOMLDecodeError and UnicodeDecodeError are ValueErrors.
         raise RulesetError([f"<document>: not valid {fmt.upper()}: {exc}"], source=source) from None
     except (LookupError, AttributeError, TypeError, ArithmeticError) as exc:
@@ -105,14 +94,9 @@ def dump_document(doc: dict[str, Any], fmt: Format) -> str:
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "yaml":
-        text: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-        if "\x85" in text:
-            # PyYAML writes NEL (U+0085) as it is inside a quoted string, where reading it
-            # back folds it into a space (a salt would change, and with it the rollout). It
-            # is the only character that does not round-trip (checked over all of Unicode);
-            # without allow_unicode it is escaped, as "\N".
-            text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=False)
-        return text
+        from flagware.ruleset._yaml import dump_yaml  # noqa: PLC0415 - PyYAML on first use
+
+        return dump_yaml(doc)
     try:
         import tomli_w  # noqa: PLC0415 - optional dependency
     except ImportError:

@@ -51,6 +51,8 @@ WEB_AND_PANEL = {
 }
 TOKEN_SIGNING = {"itsdangerous", "flagware.overrides", "flagware._request"}
 OPTIONAL_FORMATS = {"tomli_w", "jsonschema"}
+# What reading or checking a ruleset needs; a command that touches none has no use for it.
+RULESET_STACK = {"pydantic", "yaml", "re2", "flagware.engine", "flagware.ruleset"}
 
 
 def imported(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -81,6 +83,7 @@ def test_help_imports_no_store_and_no_web_stack(tmp_path: Path) -> None:
     assert "click" in modules
     assert loaded(modules, WEB_AND_PANEL | TOKEN_SIGNING | OPTIONAL_FORMATS) == set()
     assert loaded(modules, {"redis", "flagware.stores.redis"}) == set()
+    assert loaded(modules, RULESET_STACK) == set()
 
 
 def test_set_on_redis_imports_what_it_uses_only(
@@ -94,6 +97,7 @@ def test_set_on_redis_imports_what_it_uses_only(
     ]
     assert {"redis", "flagware.stores.redis", "flagware.cli.editing"} <= modules
     assert loaded(modules, WEB_AND_PANEL | TOKEN_SIGNING | OPTIONAL_FORMATS) == set()
+    assert "yaml" not in modules  # the ruleset in Redis is JSON
 
 
 def test_commands_on_a_rules_file_do_not_import_redis(tmp_path: Path, rules_file: Path) -> None:
