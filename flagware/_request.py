@@ -7,9 +7,10 @@ lives here once.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from flagware.engine.flagset import FlagSet
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_OVERRIDE_HEADER",
     "DEFAULT_TOKEN_COOKIE",
+    "InContext",
     "Outcome",
     "RequestEvaluator",
     "merge_headers",
@@ -190,3 +192,33 @@ class RequestEvaluator:
         except Exception:
             logger.exception("flagware: is_test_user raised; treating the account as ordinary")
             return False
+
+
+class InContext:
+    """The app's response body, iterated and closed inside the request's context.
+
+    The server iterates the body after the app returned; without this a generator would
+    run in whatever context the worker thread has, and see no flags or someone else's.
+    """
+
+    def __init__(self, body: Iterable[bytes], context: contextvars.Context) -> None:
+        self._body = body
+        self._context = context
+        self._iterator: Iterator[bytes] | None = None
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = self._context.run(iter, self._body)
+        return self._context.run(next, self._iterator)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            self._context.run(close)

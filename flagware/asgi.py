@@ -31,6 +31,13 @@ from flagware._request import (
     RequestEvaluator,
     merge_headers,
 )
+from flagware.browser import (
+    DEFAULT_VARY,
+    client_names,
+    client_payload,
+    is_cross_site,
+    payload_response,
+)
 from flagware.context import flags_var
 
 try:
@@ -41,6 +48,7 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 from flagware.account import Account
 
 if TYPE_CHECKING:
+    from flagware.engine.flagset import FlagSet
     from flagware.overrides import Secret
     from flagware.stores.store import Store
 
@@ -76,11 +84,15 @@ class FlagwareMiddleware:
         override_header: str = DEFAULT_OVERRIDE_HEADER,
         token_cookie: str = DEFAULT_TOKEN_COOKIE,
         echo_overrides: bool = False,
+        client_path: str | None = None,
+        client_vary: tuple[str, ...] = DEFAULT_VARY,
     ) -> None:
         if not callable(resolve_account):
             raise TypeError(
                 "resolve_account must be a callable: (HTTPConnection) -> Account | None"
             )
+        if client_path is not None and not client_path.startswith("/"):
+            raise ValueError(f"client_path must start with '/', got {client_path!r}")
         self.app = app
         self.resolve_account = resolve_account
         self.evaluator = RequestEvaluator(
@@ -91,6 +103,8 @@ class FlagwareMiddleware:
         self.token_cookie = token_cookie
         self._raw_cookie = token_cookie.encode("latin-1")
         self.echo_overrides = echo_overrides
+        self.client_path = client_path
+        self.client_vary = client_vary
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The hot path of every request: kept flat (no helper coroutine, no Outcome unless
@@ -135,6 +149,10 @@ class FlagwareMiddleware:
                 extra = outcome.response_headers(self.override_header, self.echo_overrides)
                 send = _with_headers(send, extra)
         scope[SCOPE_KEY] = flags
+        client_path = self.client_path
+        if client_path is not None and scope["path"] == client_path and scope["type"] == "http":
+            await self._client_flags(scope, flags, send)
+            return
         reset = flags_var.set(flags)
         try:
             await self.app(scope, receive, send)
@@ -143,6 +161,27 @@ class FlagwareMiddleware:
                 flags_var.reset(reset)
             except ValueError:  # exited in another context than entered: nothing to undo
                 pass
+
+    async def _client_flags(self, scope: Scope, flags: FlagSet, send: Send) -> None:
+        """The ``client_path`` endpoint: this request's ``client: true`` flags."""
+        sec_fetch_site = dict(scope.get("headers", ())).get(b"sec-fetch-site")
+        if scope["method"] not in ("GET", "HEAD"):
+            status, body = 405, b""
+            response_headers = [("Allow", "GET, HEAD")]
+        elif is_cross_site(None if sec_fetch_site is None else sec_fetch_site.decode("latin-1")):
+            status, body = 403, b"cross-site requests for flags are refused"
+            response_headers = [("Content-Type", "text/plain")]
+        else:
+            names = client_names(self.evaluator.store)
+            status = 200
+            body, response_headers = payload_response(
+                client_payload(flags, names), self.client_vary, self.override_header
+            )
+        encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response_headers]
+        await send({"type": "http.response.start", "status": status, "headers": encoded})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
 
 
 def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:

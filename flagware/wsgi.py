@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from flagware._request import (
     DEFAULT_OVERRIDE_HEADER,
     DEFAULT_TOKEN_COOKIE,
+    InContext,
     RequestEvaluator,
     merge_headers,
+)
+from flagware.browser import (
+    DEFAULT_VARY,
+    client_names,
+    client_payload,
+    is_cross_site,
+    payload_response,
 )
 from flagware.context import flags_var
 
@@ -35,6 +43,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from flagware.account import Account
+    from flagware.engine.flagset import FlagSet
     from flagware.overrides import Secret
     from flagware.stores.store import Store
 
@@ -73,6 +82,10 @@ class FlagwareMiddleware:
     :param override_header: the header test users override with.
     :param token_cookie: the cookie carrying an override token.
     :param echo_overrides: add ``X-Flagware-Overrides-Applied`` to overridden responses.
+    :param client_path: serve the request's ``client: true`` flags as JSON at this path
+        (e.g. ``"/flagware/flags.json"``, see :mod:`flagware.browser`); None: no endpoint.
+    :param client_vary: the request headers that decide the account, for the endpoint's
+        ``Vary`` (the override header is added).
     """
 
     def __init__(
@@ -86,9 +99,13 @@ class FlagwareMiddleware:
         override_header: str = DEFAULT_OVERRIDE_HEADER,
         token_cookie: str = DEFAULT_TOKEN_COOKIE,
         echo_overrides: bool = False,
+        client_path: str | None = None,
+        client_vary: tuple[str, ...] = DEFAULT_VARY,
     ) -> None:
         if not callable(resolve_account):
             raise TypeError("resolve_account must be a callable: (Request) -> Account | None")
+        if client_path is not None and not client_path.startswith("/"):
+            raise ValueError(f"client_path must start with '/', got {client_path!r}")
         self.app = app
         self.resolve_account = resolve_account
         self.evaluator = RequestEvaluator(
@@ -98,6 +115,8 @@ class FlagwareMiddleware:
         self._environ_header = "HTTP_" + override_header.upper().replace("-", "_")
         self.token_cookie = token_cookie
         self.echo_overrides = echo_overrides
+        self.client_path = client_path
+        self.client_vary = client_vary
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         context = contextvars.copy_context()
@@ -120,7 +139,26 @@ class FlagwareMiddleware:
         if outcome.applied is not None:
             extra = outcome.response_headers(self.override_header, self.echo_overrides)
             start_response = _with_headers(start_response, extra)
-        return _InContext(self.app(environ, start_response), context)
+        if self.client_path is not None and environ.get("PATH_INFO") == self.client_path:
+            return self._client_flags(environ, outcome.flags, start_response)
+        return InContext(self.app(environ, start_response), context)
+
+    def _client_flags(
+        self, environ: WSGIEnvironment, flags: FlagSet, start_response: StartResponse
+    ) -> list[bytes]:
+        """The ``client_path`` endpoint: this request's ``client: true`` flags."""
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD")])
+            return [b""]
+        if is_cross_site(environ.get("HTTP_SEC_FETCH_SITE")):
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"cross-site requests for flags are refused"]
+        names = client_names(self.evaluator.store)
+        body, headers = payload_response(
+            client_payload(flags, names), self.client_vary, self.override_header
+        )
+        start_response("200 OK", headers)
+        return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
 
     def _resolve(self, request: Request) -> Account | None:
         try:
@@ -137,33 +175,3 @@ def _with_headers(start_response: StartResponse, extra: list[tuple[str, str]]) -
         return start_response(status, merge_headers(headers, extra), exc_info)
 
     return wrapped
-
-
-class _InContext:
-    """The app's response body, iterated and closed inside the request's context.
-
-    The server iterates the body after the app returned; without this a generator would
-    run in whatever context the worker thread has, and see no flags or someone else's.
-    """
-
-    def __init__(self, body: Iterable[bytes], context: contextvars.Context) -> None:
-        self._body = body
-        self._context = context
-        self._iterator: Iterator[bytes] | None = None
-        self._closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._iterator is None:
-            self._iterator = self._context.run(iter, self._body)
-        return self._context.run(next, self._iterator)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        close = getattr(self._body, "close", None)
-        if close is not None:
-            self._context.run(close)

@@ -120,6 +120,8 @@ class Engine:
         """The kill-switched flags: off for everyone, overrides included."""
         self.test_users = ruleset.test_users
         """The ruleset's test users."""
+        self.client_flags = tuple(name for name, flag in ruleset.flags.items() if flag.client)
+        """The flags marked ``client: true``: the only ones a browser is told about."""
 
     @property
     def ruleset(self) -> Ruleset:

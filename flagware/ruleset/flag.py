@@ -41,12 +41,14 @@ class Flag:
 
     ``enabled=False`` is the kill switch: off for everyone, test users included. A flag with
     no strategies is on for test users only. ``variants`` are ``(name, weight)`` pairs whose
-    weights sum to 100.
+    weights sum to 100. ``client=True`` exposes the flag's value (never its rules) to
+    browsers: the flags endpoint and the page bootstrap list only such flags.
     """
 
     name: str
     description: str = ""
     enabled: bool = True
+    client: bool = False
     strategies: tuple[StrategySpec, ...] = ()
     variants: tuple[tuple[str, float], ...] = ()
     salt: str | None = None
@@ -85,6 +87,8 @@ class Flag:
             doc["description"] = self.description
         if not self.enabled:
             doc["enabled"] = False
+        if self.client:
+            doc["client"] = True
         if self.salt is not None:
             doc["salt"] = self.salt
         doc["strategies"] = [s._shared_dict() for s in self.strategies]

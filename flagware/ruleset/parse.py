@@ -85,6 +85,7 @@ class FlagModel(BaseModel):
 
     description: Annotated[StrictStr, Field(max_length=2_000)] = ""
     enabled: StrictBool = True
+    client: Annotated[StrictBool, Field(description="Tell browsers this flag's value.")] = False
     salt: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
     strategies: Annotated[
         list[dict[str, Any]], Field(max_length=LIMITS["strategies_per_flag"])
@@ -338,6 +339,7 @@ def _parse_flag(
         name=name,
         description=model.description,
         enabled=model.enabled,
+        client=model.client,
         strategies=tuple(strategies),
         # In name order, as the canonical JSON every store writes has them: buckets follow
         # the order, and a process must not assign other variants than one reading it back.
