@@ -1,6 +1,8 @@
-"""A Flask app behind flagware's WSGI middleware.
+"""A Flask app with flagware's Flask extension (:class:`flagware.flask.Flagware`).
 
-Every view, template and streamed chunk reads ``flagware.flags``; a test user can flip
+Every view, template and streamed chunk reads ``flagware.flags``; templates get ``flags``
+and ``flagware_bootstrap()``, and ``/flagware/flags.json`` tells the page's JavaScript the
+``client: true`` flags. A test user can flip
 flags for their own requests with ``X-Flagware-Override: new_checkout=off``. The settings
 (demo login on or off, its secret, the override-token secret) come from the environment:
 see :mod:`examples.demo`.
@@ -16,24 +18,21 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 import flagware
 from examples import demo
-from flagware.wsgi import FlagwareMiddleware
+from flagware.flask import Flagware
 
 
 def create_app(settings: demo.Settings, store: flagware.Store) -> Flask:
     """The example app on ``store``; with ``settings.login`` None it has no login at all."""
     app = Flask(__name__)
-    app.wsgi_app = FlagwareMiddleware(  # type: ignore[method-assign]
-        app.wsgi_app,
+    Flagware(
+        app,
         store=store,
-        resolve_account=settings.resolve_account,
+        resolve_account=lambda: settings.resolve_account(request),
         token_secret=settings.token_secret,  # never the login's secret
         echo_overrides=True,
+        client_path="/flagware/flags.json",
     )
     login = settings.login
-
-    @app.context_processor
-    def inject_flags() -> dict[str, Any]:
-        return {"flags": flagware.flags}
 
     @app.get("/")
     def index() -> str:

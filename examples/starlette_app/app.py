@@ -1,8 +1,8 @@
 """A Starlette app behind flagware's ASGI middleware, with the admin panel at /flagware/.
 
 Handlers, a ``StreamingResponse`` and a ``BackgroundTask`` all read ``flagware.flags``.
-FastAPI apps add the middleware the same way and can also take the flags as a
-dependency: ``flags: FlagSet = Depends(flagware.current_flags)``. The settings (demo
+FastAPI apps add the middleware the same way and take the flags as a dependency
+(:mod:`flagware.fastapi`; see ``examples/fastapi_app``). The settings (demo
 login on or off, its secret, the override-token secret) come from the environment: see
 :mod:`examples.demo`.
 """

@@ -176,6 +176,20 @@ def test_flask_page_shows_the_feature_only_to_released_accounts(flask_client: An
     assert b"Classic checkout" in flask_client.get("/", headers={"X-Account-Id": "acct-100"}).data
 
 
+def test_flask_page_and_endpoint_tell_the_browser_client_flags_only(flask_client: Any) -> None:
+    tester = {"X-Account-Id": "testuser1"}
+    page = flask_client.get("/", headers=tester).text
+    assert '<script type="application/json" id="flagware-flags">' in page
+    assert '{"flags":{"dark_mode":true},"variants":{}}' in page
+    response = flask_client.get("/flagware/flags.json", headers=tester)
+    assert response.get_json() == {"flags": {"dark_mode": True}, "variants": {}}
+    assert response.headers["Cache-Control"] == "private, no-store"
+    off = flask_client.get(
+        "/flagware/flags.json", headers={**tester, "X-Flagware-Override": "dark_mode=off"}
+    )
+    assert off.get_json()["flags"] == {"dark_mode": False}
+
+
 def test_flask_login_cookie_identifies_the_account(flask_client: Any) -> None:
     response = flask_client.post("/login", data={"account": "acct-42"})
     assert response.status_code == 302
