@@ -184,6 +184,7 @@ class FlagForm:
     """The whole edit form of one flag."""
 
     description: str = ""
+    client: bool = False  # the value is told to browsers
     strategies: list[StrategyForm] = field(default_factory=list)
     variants: str = ""
     keep: dict[str, Any] = field(default_factory=dict)  # fields the form does not edit
@@ -193,6 +194,7 @@ class FlagForm:
         variants = doc.get("variants") or {}
         return cls(
             description=str(doc.get("description", "")),
+            client=doc.get("client") is True,
             strategies=[StrategyForm.from_doc(s) for s in doc.get("strategies", [])],
             variants="\n".join(f"{name} {show_scalar(w)}" for name, w in variants.items()),
             keep=kept(doc),
@@ -211,6 +213,7 @@ class FlagForm:
         variants = fields.get("variants", "")
         return cls(
             description=description.strip() if isinstance(description, str) else "",
+            client=fields.get("client") == "on",
             strategies=[s for s in strategies if s.type],
             variants=variants if isinstance(variants, str) else "",
             keep=dict(keep),
@@ -220,6 +223,8 @@ class FlagForm:
         doc: dict[str, Any] = dict(self.keep)
         if self.description:
             doc["description"] = self.description
+        if self.client:
+            doc["client"] = True
         strategies = []
         for index, strategy in enumerate(self.strategies):
             try:

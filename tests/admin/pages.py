@@ -46,6 +46,7 @@ class Form:
                 or name
                 in (
                     "add",
+                    "client",
                     "csrf_token",
                 )
             ), f"{name!r} is not a field of {self.action}"

@@ -175,6 +175,21 @@ def test_strategies_are_added_and_removed_through_the_form(panel: Panel) -> None
     assert panel.store.ruleset().to_dict()["flags"]["beta"]["strategies"] == [strategies[1]]
 
 
+def test_the_browser_checkbox_sets_and_clears_client(panel: Panel) -> None:
+    assert "client" not in dict(panel.form("/flags/beta", "/flags/beta").fields)  # unticked
+    assert redirected_to(panel.save("beta", client="on"), "/flags/beta")
+    assert panel.store.ruleset().flags["beta"].client is True
+    ticked = panel.form("/flags/beta", "/flags/beta")
+    assert ticked.value("client") == "on"
+    panel.submit(ticked, ("save", "1"), s0__percent="30")  # another edit keeps it ticked
+    assert panel.store.ruleset().flags["beta"].client is True
+    fresh = panel.form("/flags/beta", "/flags/beta")
+    assert fresh.value("client") == "on"
+    untick = {k: v for k, v in fresh.submission(("save", "1")).items() if k != "client"}
+    assert redirected_to(panel.client.post(fresh.action, data=untick), "/flags/beta")
+    assert "client" not in panel.store.ruleset().to_dict()["flags"]["beta"]
+
+
 def test_an_edit_keeps_the_kill_switch_and_the_salt(make_store: Any) -> None:
     panel = Panel.logged_in(make_store("memory", TRICKY))
     panel.save("killed", description="still off")
