@@ -14,8 +14,9 @@
 
 Unlike :class:`flagware.wsgi.FlagwareMiddleware`, which sees only the environ, the
 resolver runs as a ``before_request`` function (after those registered before
-``init_app``), inside the app and request contexts. Templates get ``flags`` (``{% if flags.new_checkout %}``) and
-``flagware_bootstrap()`` (the ``client: true`` flags inlined for the first paint).
+``init_app``), inside the app and request contexts. Templates get ``flags``
+(``{% if flags.new_checkout %}``) and ``flagware_bootstrap()`` (the ``client: true``
+flags inlined for the first paint).
 Each request runs in a context of its own, so a streamed body still reads its flags.
 """
 

@@ -36,6 +36,7 @@ __all__ = [
     "MAX_OVERRIDES",
     "Overrides",
     "Secret",
+    "format_override_header",
     "issue_override_token",
     "parse_override_header",
     "read_override_token",
@@ -81,6 +82,25 @@ def parse_override_header(value: str | bytes | None) -> Overrides | None:
     return out
 
 
+def format_override_header(overrides: Mapping[str, bool | str]) -> str:
+    """The header value asking for ``overrides`` (``{"x": True, "y": "green"}`` gives
+    ``x=on, y=green``), the inverse of :func:`parse_override_header`.
+
+    Raises ValueError for overrides the parser would not read back exactly (an invalid
+    name or variant, a variant spelled like a boolean, none at all, or over the limits), so
+    a value built here is never silently ignored by the middleware.
+    """
+    value = ", ".join(
+        f"{name}={'on' if v is True else 'off' if v is False else v}"
+        for name, v in overrides.items()
+    )
+    if parse_override_header(value) != dict(overrides):
+        raise ValueError(
+            f"these overrides cannot be sent as an override header: {dict(overrides)!r}"
+        )
+    return value
+
+
 Secret = str | bytes | list[str] | list[bytes]
 """An application secret, or a list of them (the last signs; all verify) to rotate keys."""
 
@@ -111,12 +131,10 @@ def issue_override_token(
         seconds = math.inf
     if not 0 < seconds < math.inf:  # also refuses NaN
         raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")
-    header = ", ".join(
-        f"{name}={'on' if v is True else 'off' if v is False else v}"
-        for name, v in overrides.items()
-    )
-    if parse_override_header(header) != dict(overrides):
-        raise ValueError(f"invalid overrides for a token: {dict(overrides)!r}")
+    try:
+        header = format_override_header(overrides)
+    except ValueError:
+        raise ValueError(f"invalid overrides for a token: {dict(overrides)!r}") from None
     issued = time.time() if now is None else now
     if not math.isfinite(issued + seconds):
         raise ValueError(f"now={now!r} plus ttl={ttl!r} is not a finite time")

@@ -95,6 +95,7 @@ def test_the_top_level_reads_as_a_table_of_contents() -> None:
         if not p.name.startswith(("_", ".")) and (p.suffix == ".py" or (p / "__init__.py").exists())
     )
     assert public == [
-        "account", "admin", "asgi", "cli", "context", "engine", "errors", "overrides",
-        "ruleset", "stores", "strategies", "testing", "wsgi",
+        "account", "admin", "asgi", "browser", "cli", "context", "django", "engine", "errors",
+        "fastapi", "flask", "openfeature", "overrides", "ruleset", "stores", "strategies",
+        "testing", "wsgi",
     ]  # fmt: skip

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+import flagware.testing._needs_asserts  # noqa: F401 - refuses python -O first
 from flagware import (
     Account,
     Engine,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import flagware.testing._needs_asserts  # noqa: F401 - refuses python -O first
 from flagware import (
     Account,
     Commit,

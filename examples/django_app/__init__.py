@@ -1,0 +1,1 @@
+"""The Django example: ``flagware.django`` in a small project (settings, urls, views)."""
