@@ -13,7 +13,14 @@ from flagware.asgi import FlagwareMiddleware as AsgiMiddleware
 from flagware.wsgi import FlagwareMiddleware as WsgiMiddleware
 
 if isinstance(flask_app.wsgi_app, WsgiMiddleware):
-    flask_app.wsgi_app = flask_app.wsgi_app.app  # type: ignore[method-assign]
+    flask_app.wsgi_app = flask_app.wsgi_app.app  # type: ignore[method-assign, assignment]
+# The Flask example uses the extension (flagware.flask): take out its context wrapper and
+# its hooks, leaving the same app without flagware.
+_extension = flask_app.extensions.pop("flagware", None)
+if _extension is not None:
+    flask_app.wsgi_app = flask_app.wsgi_app.app  # type: ignore[attr-defined, method-assign]
+    flask_app.before_request_funcs[None].remove(_extension.before_request)
+    flask_app.after_request_funcs[None].remove(_extension.after_request)
 if not isinstance(_wrapped_starlette, AsgiMiddleware):
     raise RuntimeError("the Starlette example is expected to be wrapped in FlagwareMiddleware")
 starlette_app = _wrapped_starlette.app
