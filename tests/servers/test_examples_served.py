@@ -37,7 +37,8 @@ EXAMPLE_ENV = (
     "FLAGWARE_REDIS_URL",
 )
 WORKERS = 2
-MAX_REQUESTS = 400  # until every worker has answered at least once
+MAX_REQUESTS = 2000  # until every worker has answered at least once (a busy machine can
+# hand hundreds of connections in a row to one worker)
 
 
 class Server:
