@@ -13,7 +13,9 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
+from flagware._tally import Tally
 from flagware.engine.flagset import FlagSet
+from flagware.exposures._recorder import RECORDER
 from flagware.overrides import (
     Overrides,
     RateLimitedLog,
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_OVERRIDE_HEADER",
     "DEFAULT_TOKEN_COOKIE",
+    "OVERRIDE_DECISIONS",
     "InContext",
     "Outcome",
     "RequestEvaluator",
@@ -43,6 +46,9 @@ DEFAULT_TOKEN_COOKIE = "flagware_override"
 APPLIED_HEADER = "X-Flagware-Overrides-Applied"
 # Every flag off: what a request gets if evaluation itself fails (it never should).
 _FAIL_CLOSED = FlagSet.from_mapping({}, unknown="hidden")
+OVERRIDE_DECISIONS: Tally[str] = Tally()
+"""Override requests per decision: "honoured", or "refused" (not a test user, anonymous,
+malformed, or a token that did not verify). Read by :mod:`flagware.prometheus`."""
 
 
 class Outcome(NamedTuple):
@@ -126,6 +132,16 @@ class RequestEvaluator:
         """The request's flags; never raises (a failure is logged and fails closed)."""
         if not override and not token:
             return Outcome(self.flags(account))
+        outcome = self._decide(account, override, token)
+        OVERRIDE_DECISIONS.add("refused" if outcome.applied is None else "honoured")
+        if RECORDER.active:
+            return outcome._replace(flags=RECORDER.wrap(outcome.flags, self.store))
+        return outcome
+
+    def _decide(
+        self, account: Account | None, override: str | bytes | None, token: str | None
+    ) -> Outcome:
+        """:meth:`evaluate` for a request that asks for an override."""
         try:
             engine = self.store.engine()
             tester = account is not None and (
@@ -177,10 +193,13 @@ class RequestEvaluator:
                 account.id in engine.test_users
                 or (self.is_test_user is not None and self._approved(account))
             )
-            return engine.evaluate_all(account, test_user=tester, lazy=True)
+            flags = engine.evaluate_all(account, test_user=tester, lazy=True)
         except Exception:
             logger.exception("flagware: evaluating flags failed; this request gets every flag off")
-            return _FAIL_CLOSED
+            flags = _FAIL_CLOSED
+        if RECORDER.active:  # a hook wants this request's first reads
+            return RECORDER.wrap(flags, self.store)
+        return flags
 
     def _approved(self, account: Account) -> bool:
         """Whether the application's ``is_test_user`` says this account is a test user."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flagware.stores.backend import Unservable
 
@@ -26,6 +26,11 @@ class Health:
     "file", "memory"), or "snapshot", "bootstrap", "fail-closed". ``problem`` says why
     what the backend holds is not what is served (corrupt, invalid, changed in place);
     None when they agree.
+
+    The last three are for monitoring (:mod:`flagware.prometheus`) and take no part in
+    ``==``: ``synced_at``, when the backend last answered (epoch seconds; None: never);
+    ``failed_syncs``, how many looks at the backend failed since the store started;
+    ``applied_at``, when the served version was applied in this process.
     """
 
     connected: bool
@@ -34,6 +39,9 @@ class Health:
     stale_since: float | None  # epoch seconds since when it may be out of date; None: in sync
     last_error: str | None
     problem: str | None = None
+    synced_at: float | None = field(default=None, compare=False)
+    failed_syncs: int = field(default=0, compare=False)
+    applied_at: float | None = field(default=None, compare=False)
 
 
 class Tracker:
@@ -48,16 +56,27 @@ class Tracker:
         self.last_error: str | None = None
         self.problem: str | None = None
         self._refused: object = None  # the state last refused (logged once)
+        self.synced_at: float | None = None
+        self.failed_syncs = 0
 
-    def health(self, version: int, source: str) -> Health:
+    def health(self, version: int, source: str, applied_at: float | None = None) -> Health:
         return Health(
-            self.connected, version, source, self.stale_since, self.last_error, self.problem
+            self.connected,
+            version,
+            source,
+            self.stale_since,
+            self.last_error,
+            self.problem,
+            self.synced_at,
+            self.failed_syncs,
+            applied_at,
         )
 
     def refused(self, exc: Unservable) -> None:
         """The backend holds something we must not serve: log it once, report why in
         health(); the store keeps serving its own."""
         self.connected = True
+        self.failed_syncs += 1
         if exc.state != self._refused:
             logger.error("flagware: %s %s", self.describe, exc.log)
         self._refused = exc.state
@@ -77,6 +96,7 @@ class Tracker:
                 version if version is not None else "none",
             )
         self.connected = True
+        self.synced_at = time.time()
         self.stale_since = None
         self.last_error = None
         self.problem = None
@@ -94,6 +114,7 @@ class Tracker:
                 version if version is not None else "none",
             )
         self.connected = False
+        self.failed_syncs += 1
         self.last_error = f"{type(cause).__name__}: {cause}"
         if self.stale_since is None:
             self.stale_since = time.time()

@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flagware.engine import Clock, Engine
@@ -53,6 +53,7 @@ class _Current:
     version: int
     source: str
     stamp: object
+    applied_at: float = field(default_factory=time.time)
 
 
 class Store(Edits):
@@ -136,7 +137,7 @@ class Store(Edits):
     def health(self) -> Health:
         """Connection state, the version served, where it came from, and since when stale."""
         current = self._get()
-        return self._tracker.health(current.version, current.source)
+        return self._tracker.health(current.version, current.source, current.applied_at)
 
     def refresh(self) -> bool:
         """Look at the backend now (the follower does it in the background); returns

@@ -7,6 +7,8 @@ Redis Cluster and the scripts below may touch all of them::
     {flagware:<namespace>}:audit       stream: one entry per version (who, when, what, doc)
     {flagware:<namespace>}:changes     pub/sub channel: the new version after each write
     {flagware:<namespace>}:write-lock  held for a moment by the process that is writing
+    {flagware:<namespace>}:exposures   stream: exposures (flagware.exposures.RedisStreamHook)
+    {flagware:<namespace>}:exposures:last-seen  hash: flag -> last exposure (epoch seconds)
 
 Anything can write into Redis, so nothing read from it is trusted: a ``version`` must be
 a plain positive decimal integer, the ``doc`` must be there, and its SHA-256 must equal
@@ -34,6 +36,8 @@ __all__ = [
     "Stamp",
     "Stored",
     "at_the_limit",
+    "exposures_key",
+    "last_seen_key",
     "digest_of",
     "document_bytes",
     "parse_version",
@@ -65,6 +69,17 @@ class Keys:
     def of(cls, namespace: str) -> Keys:
         tag = f"{{flagware:{namespace}}}"
         return cls(f"{tag}:ruleset", f"{tag}:audit", f"{tag}:changes", f"{tag}:write-lock")
+
+
+def exposures_key(namespace: str) -> str:
+    """The stream :class:`~flagware.exposures.RedisStreamHook` appends exposures to."""
+    return f"{{flagware:{namespace}}}:exposures"
+
+
+def last_seen_key(namespace: str) -> str:
+    """The hash of each flag's latest exposure: field = flag name, value = Unix time in
+    whole seconds (written by the stream hook; ``flagware stale`` reads it)."""
+    return f"{{flagware:{namespace}}}:exposures:last-seen"
 
 
 def parse_version(raw: object) -> int | None:
