@@ -18,6 +18,7 @@ docs/observability.md.
 
 from __future__ import annotations
 
+import importlib
 import typing
 
 from flagware.exposures._event import Callback, Exposure, ExposureHook
@@ -102,7 +103,5 @@ def record_exposures(flags: FlagSet, store: Store | None = None) -> FlagSet:
 
 def __getattr__(name: str) -> typing.Any:
     if name == "RedisStreamHook":  # imports redis-py only when asked for
-        from flagware.exposures.redis_stream import RedisStreamHook
-
-        return RedisStreamHook
+        return importlib.import_module("flagware.exposures.redis_stream").RedisStreamHook
     raise AttributeError(f"module 'flagware.exposures' has no attribute {name!r}")

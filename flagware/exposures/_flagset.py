@@ -103,9 +103,8 @@ class RecordingFlagSet(FlagSet):
         return f"<FlagSet {who}: {on}/{len(self._names)} on>"
 
 
-_set_recorder = RecordingFlagSet._recorder.__set__  # type: ignore[attr-defined]
-_set_seen = RecordingFlagSet._seen.__set__  # type: ignore[attr-defined]
-_set_version = RecordingFlagSet._version.__set__  # type: ignore[attr-defined]
+_OWN = {name: getattr(RecordingFlagSet, name).__set__ for name in RecordingFlagSet.__slots__}
+_set_recorder, _set_seen, _set_version = _OWN["_recorder"], _OWN["_seen"], _OWN["_version"]
 _COPIERS: list[tuple[Callable[[Any], Any], Callable[[Any, Any], None]]] = _COPY
 
 
@@ -114,7 +113,7 @@ def recording(flags: FlagSet, recorder: Recorder, version: int | None) -> Record
     shares its state: ``flags`` itself must not be read afterwards)."""
     copy: RecordingFlagSet = _new(RecordingFlagSet)
     for get, put in _COPIERS:
-        try:
+        try:  # noqa: SIM105 - suppress() costs more than the copy
             put(copy, get(flags))
         except AttributeError:  # a slot the FlagSet never set (``_when`` without checks)
             pass

@@ -32,7 +32,9 @@ def stream_fields(exposure: Exposure) -> dict[str, str]:
         "variant": exposure.variant or "",
         "reason": exposure.reason,
         "account_id": exposure.account_id or "",
-        "ruleset_version": "" if exposure.ruleset_version is None else str(exposure.ruleset_version),
+        "ruleset_version": ""
+        if exposure.ruleset_version is None
+        else str(exposure.ruleset_version),
         "at": repr(exposure.at),
     }
 
@@ -81,12 +83,12 @@ class RedisStreamHook:
         pipe = client.pipeline(transaction=False)
         latest: dict[str, int] = {}
         for exposure in batch:
-            pipe.xadd(self.stream, stream_fields(exposure), maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+            pipe.xadd(self.stream, stream_fields(exposure), maxlen=self.maxlen, approximate=True)
             seconds = int(exposure.at)
             if seconds > latest.get(exposure.flag, -1):
                 latest[exposure.flag] = seconds
         if self.last_seen is not None:
-            pipe.hset(self.last_seen, mapping=latest)  # type: ignore[arg-type]
+            pipe.hset(self.last_seen, mapping=latest)
         pipe.execute()
 
     def __repr__(self) -> str:

@@ -36,10 +36,10 @@ __all__ = [
     "Stamp",
     "Stored",
     "at_the_limit",
-    "exposures_key",
-    "last_seen_key",
     "digest_of",
     "document_bytes",
+    "exposures_key",
+    "last_seen_key",
     "parse_version",
     "text",
 ]
