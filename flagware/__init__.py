@@ -29,6 +29,7 @@ if typing.TYPE_CHECKING:
     from flagware.context import current_flags, flags, use_flags
     from flagware.engine import Clock, Engine
     from flagware.engine.flagset import Evaluation, FlagSet
+    from flagware.exposures import Exposure, on_exposure
     from flagware.ruleset import Flag, Ruleset, StrategySpec, load_ruleset
     from flagware.stores import Commit, FileStore, Health, MemoryStore, Store
     from flagware.stores.audit import Change
@@ -49,6 +50,7 @@ _HOMES = {
     "Condition": "flagware.strategies",
     "Engine": "flagware.engine",
     "Evaluation": "flagware.engine.flagset",
+    "Exposure": "flagware.exposures",
     "FileStore": "flagware.stores",
     "Flag": "flagware.ruleset",
     "FlagSet": "flagware.engine.flagset",
@@ -62,6 +64,7 @@ _HOMES = {
     "current_flags": "flagware.context",
     "flags": "flagware.context",
     "load_ruleset": "flagware.ruleset",
+    "on_exposure": "flagware.exposures",
     "register_strategy": "flagware.strategies",
     "unregister_strategy": "flagware.strategies",
     "use_flags": "flagware.context",
@@ -89,6 +92,7 @@ __all__ = [
     "Condition",
     "Engine",
     "Evaluation",
+    "Exposure",
     "FileStore",
     "Flag",
     "FlagSet",
@@ -113,6 +117,7 @@ __all__ = [
     "current_flags",
     "flags",
     "load_ruleset",
+    "on_exposure",
     "register_strategy",
     "unregister_strategy",
     "use_flags",
