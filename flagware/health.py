@@ -1,10 +1,10 @@
 """A readiness route: 200 while every store serves what its backend holds, else 503.
 
-``health_app(store, ...)`` is both a WSGI and an ASGI application (it tells them apart by
-how it is called), answering any path with a JSON body built from ``store.health()``::
+``asgi_health_app(store, ...)`` and ``wsgi_health_app(store, ...)`` answer any path with
+a JSON body built from each ``store.health()``::
 
-    from flagware.health import health_app
-    probe = health_app(main=store)          # mount at /readyz, or run it on its own port
+    from flagware.health import asgi_health_app
+    probe = asgi_health_app(main=store)     # mount at /readyz, or run it on its own port
 
 A store is *ready* when it is connected, serves what its backend holds (no ``problem``)
 and is not failing closed. ``max_stale`` lets a store that lost its backend stay ready
@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from flagware.stores._health import Health
     from flagware.stores.store import Store
 
-__all__ = ["HealthApp", "health_app", "health_report", "is_ready"]
+__all__ = [
+    "AsgiHealthApp",
+    "WsgiHealthApp",
+    "asgi_health_app",
+    "health_report",
+    "is_ready",
+    "wsgi_health_app",
+]
 
 Receive = Callable[[], Awaitable[Any]]
 Send = Callable[[Any], Awaitable[None]]
@@ -63,12 +70,12 @@ def health_report(
     return (200 if ready else 503), {"status": "ok" if ready else "unavailable", "stores": body}
 
 
-class HealthApp:
-    """A WSGI *and* ASGI app serving :func:`health_report` as JSON (see the module)."""
+class _Report:
+    """The stores a probe reports on, and how stale a store may be and still be ready."""
 
-    def __init__(self, stores: Mapping[str, Store], *, max_stale: float | None = None) -> None:
+    def __init__(self, stores: Mapping[str, Store], max_stale: float | None) -> None:
         if not stores:
-            raise ValueError("health_app needs at least one store")
+            raise ValueError("a health app needs at least one store")
         self.stores = dict(stores)
         self.max_stale = max_stale
 
@@ -76,23 +83,11 @@ class HealthApp:
         status, body = health_report(self.stores, max_stale=self.max_stale)
         return status, json.dumps(body, sort_keys=True).encode()
 
-    @overload
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse, /
-    ) -> Iterable[bytes]: ...
-    @overload
-    def __call__(
-        self, scope: dict[str, Any], receive: Receive, send: Send, /
-    ) -> Awaitable[None]: ...
-    def __call__(self, *args: Any) -> Any:
-        if len(args) == 3:
-            return self._asgi(*args)
-        environ, start_response = args
-        status, body = self.report()
-        start_response(_TEXT[status], _headers(body))
-        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
 
-    async def _asgi(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+class AsgiHealthApp(_Report):
+    """An ASGI app serving :func:`health_report` as JSON on any path."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # run on its own: accept startup and shutdown
             while True:
                 message = await receive()
@@ -110,11 +105,33 @@ class HealthApp:
         await send({"type": "http.response.body", "body": shown})
 
 
-def health_app(*stores: Store, max_stale: float | None = None, **named: Store) -> HealthApp:
-    """A readiness app for ``stores`` (labelled by backend) and ``named`` stores."""
+class WsgiHealthApp(_Report):
+    """A WSGI app serving :func:`health_report` as JSON on any path."""
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        status, body = self.report()
+        start_response(_TEXT[status], _headers(body))
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+
+def asgi_health_app(
+    *stores: Store, max_stale: float | None = None, **named: Store
+) -> AsgiHealthApp:
+    """A readiness ASGI app for ``stores`` (labelled by backend) and ``named`` stores."""
+    return AsgiHealthApp(_labelled(stores, named), max_stale)
+
+
+def wsgi_health_app(
+    *stores: Store, max_stale: float | None = None, **named: Store
+) -> WsgiHealthApp:
+    """A readiness WSGI app for ``stores`` (labelled by backend) and ``named`` stores."""
+    return WsgiHealthApp(_labelled(stores, named), max_stale)
+
+
+def _labelled(stores: tuple[Store, ...], named: Mapping[str, Store]) -> dict[str, Store]:
     labelled = {_label(store): store for store in stores}
     labelled.update(named)
-    return HealthApp(labelled, max_stale=max_stale)
+    return labelled
 
 
 def _label(store: Store) -> str:

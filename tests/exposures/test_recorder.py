@@ -152,7 +152,11 @@ def test_a_full_queue_drops_and_counts_without_blocking() -> None:
     assert recorder.stats().queued == 3
     assert recorder.stats().dropped == 5
     assert recorder.flush() == 3
-    assert [(e.account_id, e.flag) for e in got] == [("a1", "beta"), ("a1", "dark"), ("a1", "button")]
+    assert [(e.account_id, e.flag) for e in got] == [
+        ("a1", "beta"),
+        ("a1", "dark"),
+        ("a1", "button"),
+    ]
     assert recorder.stats().delivered == 3
 
 
@@ -167,9 +171,12 @@ def test_a_raising_hook_never_breaks_a_request(caplog: pytest.LogCaptureFixture)
     fx.on_exposure(got.append)
     response = wsgi_client(store).get("/", headers={"X-Account-Id": "acct-1"})
     assert response.status_code == 200
-    assert response.text == "[True, True, True] " + str(
-        store.engine().evaluate_all(Account("acct-1")).variant("button")
-    ) + " False"
+    assert (
+        response.text
+        == "[True, True, True] "
+        + str(store.engine().evaluate_all(Account("acct-1")).variant("button"))
+        + " False"
+    )
     assert fx.flush() == 3
     assert len(got) == 3  # the other hook still gets every exposure
     assert fx.stats().hook_errors >= 3
