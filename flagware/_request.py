@@ -134,7 +134,7 @@ class RequestEvaluator:
             return Outcome(self.flags(account))
         outcome = self._decide(account, override, token)
         OVERRIDE_DECISIONS.add("refused" if outcome.applied is None else "honoured")
-        if RECORDER.active:
+        if RECORDER.active and outcome.flags is not _FAIL_CLOSED:
             return outcome._replace(flags=RECORDER.wrap(outcome.flags, self.store))
         return outcome
 
@@ -196,7 +196,7 @@ class RequestEvaluator:
             flags = engine.evaluate_all(account, test_user=tester, lazy=True)
         except Exception:
             logger.exception("flagware: evaluating flags failed; this request gets every flag off")
-            flags = _FAIL_CLOSED
+            return _FAIL_CLOSED  # shared: never turned into a recording one
         if RECORDER.active:  # a hook wants this request's first reads
             return RECORDER.wrap(flags, self.store)
         return flags

@@ -100,6 +100,7 @@ class _Slots:
         "_checks",
         "_defined",
         "_explainer",
+        "_exposure",
         "_known",
         "_names",
         "_overrides",
@@ -115,6 +116,7 @@ class _Slots:
     _checks: Mapping[str, Callable[[Any, float], bool]] | None
     _defined: Set[str]
     _explainer: Explainer
+    _exposure: Any  # set only on a FlagSet that records exposures (flagware.exposures)
     _known: dict[str, bool]  # what those reads found (released or not)
     _names: tuple[str, ...]
     _overrides: Mapping[str, tuple[bool, str | None]]

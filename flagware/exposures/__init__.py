@@ -93,8 +93,8 @@ def configure(*, max_queue: int | None = None, interval: float | None = None) ->
 def record_exposures(flags: FlagSet, store: Store | None = None) -> FlagSet:
     """``flags`` recording its first reads, outside a middleware (a job, a worker).
 
-    Read the returned FlagSet, not ``flags``. Without a registered hook it returns
-    ``flags`` itself: nothing to record.
+    ``flags`` itself is turned into a :class:`RecordingFlagSet` (no copy) and returned;
+    without a registered hook it is returned unchanged: nothing to record.
     """
     if not RECORDER.active or isinstance(flags, RecordingFlagSet):
         return flags

@@ -13,9 +13,10 @@ __all__ = ["Callback", "Exposure", "ExposureHook"]
 class Exposure:
     """One flag read for the first time in one request: what the code was shown.
 
-    ``at`` is when it was read (epoch seconds); ``account_id`` is None for an anonymous
-    request; ``ruleset_version`` is the version the request was evaluated against (None:
-    not known, a FlagSet built without a store).
+    ``at`` is when the request first read a flag (epoch seconds; one clock read per
+    request, so every exposure of a request has the same ``at``); ``account_id`` is None
+    for an anonymous request; ``ruleset_version`` is the version the request was
+    evaluated against (None: not known, a FlagSet built without a store).
     """
 
     flag: str

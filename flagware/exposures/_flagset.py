@@ -13,8 +13,8 @@ exposure: they hand over every flag (to a browser, a log) rather than show one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from flagware.engine.flagset import Evaluation, FlagSet, _Slots
 
@@ -23,39 +23,60 @@ if TYPE_CHECKING:
 
 __all__ = ["RecordingFlagSet", "recording"]
 
-_new = object.__new__
 _base_is_enabled = FlagSet.is_enabled
 _clock = time.time
-# (getter, setter) of every FlagSet slot, to copy one into a RecordingFlagSet.
-_COPY = [(getattr(_Slots, n).__get__, getattr(_Slots, n).__set__) for n in _Slots.__slots__]
+_set_class = object.__setattr__  # FlagSet refuses attribute assignment; this is ours
+_set_exposure = getattr(_Slots, "_exposure").__set__  # noqa: B009 - mypy: slot vs class var
+
+
+class _State:
+    """What a RecordingFlagSet carries besides its flags (in FlagSet's ``_exposure`` slot)."""
+
+    __slots__ = ("at", "observers", "queue", "recorder", "seen", "version")
+
+    def __init__(self, recorder: Recorder, version: int | None) -> None:
+        self.recorder = recorder
+        self.seen: set[str] = set()
+        self.version = version
+        self.queue = recorder.queue  # the request appends to it directly: no call
+        self.observers = recorder.observers
+        self.at = 0.0  # the time of the request's first exposure (one clock read each)
 
 
 class RecordingFlagSet(FlagSet):
     """A :class:`~flagware.FlagSet` that records its first read of each flag."""
 
-    __slots__ = ("_recorder", "_seen", "_version")
-    _recorder: Recorder
-    _seen: set[str]
-    _version: int | None
+    __slots__ = ()  # the same layout as FlagSet: recording() swaps the class in place
+    _exposure: _State
 
     def is_enabled(self, name: str) -> bool:
         on = _base_is_enabled(self, name)
-        recorder = self._recorder
-        reads = recorder.reads
-        if reads is not None:
-            reads.add((name, on))
-        seen = self._seen
-        if name not in seen:
-            seen.add(name)
-            recorder.record(self, name, on, _clock())
+        state = self._exposure
+        recorder = state.recorder
+        if recorder.reads is not None:
+            recorder.reads.add((name, on))
+        if name not in state.seen:
+            state.seen.add(name)
+            if not state.at:
+                state.at = _clock()
+            queue = state.queue
+            if len(queue) < recorder.max_queue and not state.observers:
+                queue.append((self, name, on))
+            else:  # full, or an observer to run: the slow path
+                recorder.record(self, name, on, state.at)
         return on
 
     __getitem__ = is_enabled
 
     @property
+    def exposed_at(self) -> float:
+        """When this request first exposed a flag (epoch seconds; 0.0: not yet)."""
+        return self._exposure.at
+
+    @property
     def ruleset_version(self) -> int | None:
         """The version of the ruleset these flags were evaluated against (None: unknown)."""
-        return self._version
+        return self._exposure.version
 
     def variant(self, name: str) -> str | None:
         return self.variant_of(name, self.is_enabled(name))
@@ -93,8 +114,9 @@ class RecordingFlagSet(FlagSet):
         return out
 
     def with_overrides(self, overrides: Mapping[str, bool | str]) -> FlagSet:
-        copy = recording(super().with_overrides(overrides), self._recorder, self._version)
-        copy._seen.update(self._seen)
+        state = self._exposure
+        copy = recording(super().with_overrides(overrides), state.recorder, state.version)
+        copy._exposure.seen.update(state.seen)
         return copy
 
     def __repr__(self) -> str:
@@ -103,21 +125,9 @@ class RecordingFlagSet(FlagSet):
         return f"<FlagSet {who}: {on}/{len(self._names)} on>"
 
 
-_OWN = {name: getattr(RecordingFlagSet, name).__set__ for name in RecordingFlagSet.__slots__}
-_set_recorder, _set_seen, _set_version = _OWN["_recorder"], _OWN["_seen"], _OWN["_version"]
-_COPIERS: list[tuple[Callable[[Any], Any], Callable[[Any, Any], None]]] = _COPY
-
-
 def recording(flags: FlagSet, recorder: Recorder, version: int | None) -> RecordingFlagSet:
-    """``flags`` as a :class:`RecordingFlagSet` reporting to ``recorder`` (a copy that
-    shares its state: ``flags`` itself must not be read afterwards)."""
-    copy: RecordingFlagSet = _new(RecordingFlagSet)
-    for get, put in _COPIERS:
-        try:  # noqa: SIM105 - suppress() costs more than the copy
-            put(copy, get(flags))
-        except AttributeError:  # a slot the FlagSet never set (``_when`` without checks)
-            pass
-    _set_recorder(copy, recorder)
-    _set_seen(copy, set())
-    _set_version(copy, version)
-    return copy
+    """``flags`` itself, turned into a :class:`RecordingFlagSet` reporting to ``recorder``
+    (its class swapped in place: the same object, no copy)."""
+    _set_class(flags, "__class__", RecordingFlagSet)
+    _set_exposure(flags, _State(recorder, version))
+    return flags  # type: ignore[return-value]

@@ -38,7 +38,7 @@ BATCH = 1_000  # exposures per delivery, so one slow hook call never holds a hug
 
 InlineObserver = Callable[[RecordingFlagSet, str, bool, float], object]
 """Runs in the request, at the first read (the OpenTelemetry span event needs the span)."""
-Entry = tuple[RecordingFlagSet, str, bool, float]
+Entry = tuple[RecordingFlagSet, str, bool]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Recorder:
         self.exposures: Tally[tuple[str, bool]] = Tally()
         """Delivered exposures per (flag, value)."""
         self._hooks: tuple[ExposureHook, ...] = ()
-        self._inline: tuple[InlineObserver, ...] = ()
+        self.observers: tuple[InlineObserver, ...] = ()
         self._reset()
 
     def configure(self, *, max_queue: int | None = None, interval: float | None = None) -> None:
@@ -86,7 +86,7 @@ class Recorder:
         if max_queue is not None:
             if max_queue < 1:
                 raise ValueError(f"max_queue must be at least 1, got {max_queue}")
-            self._max = max_queue
+            self.max_queue = max_queue
         if interval is not None:
             if interval <= 0:
                 raise ValueError(f"interval must be positive, got {interval}")
@@ -94,7 +94,7 @@ class Recorder:
 
     def _reset(self) -> None:
         """Fresh queue, counters, locks and no thread: at start and in a forked child."""
-        self._queue: deque[Entry] = deque()
+        self.queue: deque[Entry] = deque()
         self._dropped: Tally[None] = Tally()
         self._delivered = 0
         self._hook_errors = 0
@@ -132,11 +132,11 @@ class Recorder:
 
     def add_observer(self, observer: InlineObserver) -> None:
         """Run ``observer(flags, name, value, at)`` in the request, at each first read."""
-        self._inline = (*self._inline, observer)
+        self.observers = (*self.observers, observer)
         self._update()
 
     def remove_observer(self, observer: InlineObserver) -> None:
-        self._inline = tuple(o for o in self._inline if o is not observer)
+        self.observers = tuple(o for o in self.observers if o is not observer)
         self._update()
 
     def count_reads(self, on: bool = True) -> None:
@@ -148,34 +148,34 @@ class Recorder:
         self._update()
 
     def _update(self) -> None:
-        self.active = bool(self._hooks or self._inline or self.reads is not None)
+        self.active = bool(self._hooks or self.observers or self.reads is not None)
 
     # --- the request side -----------------------------------------------------------------
 
     def wrap(self, flags: FlagSet, store: Store | None) -> RecordingFlagSet:
-        """``flags`` as a RecordingFlagSet, tagged with the store's ruleset version."""
+        """``flags`` (itself, its class swapped) recording, tagged with the ruleset version."""
         try:
             version = store.version if store is not None else None
         except Exception:
             version = None
+        if self._thread is None:
+            self._start()
+        elif len(self.queue) * 2 > self.max_queue:  # half full: flush before it drops
+            self._wake.set()
         return recording(flags, self, version)
 
     def record(self, flags: RecordingFlagSet, name: str, on: bool, at: float) -> None:
-        """A first read (the request's side: never blocks, never raises)."""
-        for observe in self._inline:
+        """A first read with an observer to run or a full queue (the request's side: never
+        blocks, never raises); RecordingFlagSet appends to :attr:`queue` itself otherwise."""
+        for observe in self.observers:
             try:
                 observe(flags, name, on, at)
             except Exception:
                 logger.exception("flagware: an exposure observer raised; the request goes on")
-        queue = self._queue
-        if len(queue) >= self._max:
+        if len(self.queue) >= self.max_queue:
             self._dropped.add(None)
             return
-        queue.append((flags, name, on, at))
-        if self._thread is None:
-            self._start()
-        elif len(queue) * 2 == self._max:
-            self._wake.set()
+        self.queue.append((flags, name, on))
 
     def _start(self) -> None:
         with self._start_lock:
@@ -200,7 +200,7 @@ class Recorder:
         """Deliver everything queued now, in this thread; how many exposures it delivered."""
         done = 0
         with self._deliver_lock:
-            queue = self._queue
+            queue = self.queue
             while queue:
                 batch: list[Exposure] = []
                 while queue and len(batch) < BATCH:
@@ -239,14 +239,14 @@ class Recorder:
     def stats(self) -> QueueStats:
         """The queue's counters (for metrics and tests)."""
         return QueueStats(
-            len(self._queue),
+            len(self.queue),
             self._dropped.snapshot().get(None, 0),
             self._delivered,
             self._hook_errors,
         )
 
 
-def _exposure(flags: RecordingFlagSet, name: str, on: bool, at: float) -> Exposure | None:
+def _exposure(flags: RecordingFlagSet, name: str, on: bool) -> Exposure | None:
     """The full exposure of one first read; None (logged) if explaining it fails."""
     try:
         account = flags.account
@@ -257,7 +257,7 @@ def _exposure(flags: RecordingFlagSet, name: str, on: bool, at: float) -> Exposu
             flags.reason_of(name, on),
             account.id if account is not None else None,
             flags.ruleset_version,
-            at,
+            flags.exposed_at,
         )
     except Exception:
         logger.exception("flagware: explaining the exposure of flag %r failed; dropped", name)

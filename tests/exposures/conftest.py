@@ -15,7 +15,7 @@ def clean_recorder() -> Iterator[None]:
     RECORDER.flush()
     for hook in list(RECORDER._hooks):
         RECORDER.remove_hook(hook)
-    for observer in list(RECORDER._inline):
+    for observer in list(RECORDER.observers):
         RECORDER.remove_observer(observer)
     RECORDER.count_reads(False)
     assert not RECORDER.active
