@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import Any
 
@@ -42,7 +43,9 @@ class Flag:
     ``enabled=False`` is the kill switch: off for everyone, test users included. A flag with
     no strategies is on for test users only. ``variants`` are ``(name, weight)`` pairs whose
     weights sum to 100. ``client=True`` exposes the flag's value (never its rules) to
-    browsers: the flags endpoint and the page bootstrap list only such flags.
+    browsers: the flags endpoint and the page bootstrap list only such flags. ``owner``,
+    ``tags``, ``permanent``, ``created`` and ``expires`` are lifecycle metadata for people
+    and ``flagware stale``; evaluation ignores them.
     """
 
     name: str
@@ -52,6 +55,12 @@ class Flag:
     strategies: tuple[StrategySpec, ...] = ()
     variants: tuple[tuple[str, float], ...] = ()
     salt: str | None = None
+    # Lifecycle metadata (flagware.ruleset.lifecycle): shown and searched, never evaluated.
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    permanent: bool = False
+    created: date | None = None
+    expires: date | None = None
     # What the flag adds to the document-wide totals (ruleset.limits), set by the parser so
     # that a later edit of other flags can count this one without walking it again.
     _counts: tuple[int, ...] | None = field(default=None, repr=False, kw_only=True)
@@ -94,4 +103,19 @@ class Flag:
         doc["strategies"] = [s._shared_dict() for s in self.strategies]
         if self.variants:
             doc["variants"] = dict(self.variants)
+        doc.update(self._lifecycle_dict())
+        return doc
+
+    def _lifecycle_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        if self.owner is not None:
+            doc["owner"] = self.owner
+        if self.tags:
+            doc["tags"] = list(self.tags)
+        if self.permanent:
+            doc["permanent"] = True
+        if self.created is not None:
+            doc["created"] = self.created.isoformat()
+        if self.expires is not None:
+            doc["expires"] = self.expires.isoformat()
         return doc

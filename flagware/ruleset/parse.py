@@ -30,11 +30,10 @@ from pydantic import (
 from flagware.errors import RulesetError
 from flagware.ruleset.documents import UnknownPolicy
 from flagware.ruleset.flag import Flag, StrategySpec
+from flagware.ruleset.lifecycle import LifecycleFields, lifecycle_of
 from flagware.ruleset.limits import LIMITS, MAX_PROBLEMS, Problems, Totals
 from flagware.strategies.base import BuiltinStrategy
-from flagware.strategies.conditions import (
-    Condition,
-)
+from flagware.strategies.conditions import Condition
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
 
 __all__ = ["FLAG_KEYS", "FLAG_NAME", "VARIANT_NAME", "Base", "Parsed", "parse"]
@@ -78,7 +77,7 @@ class DocumentModel(BaseModel):
         return value
 
 
-class FlagModel(BaseModel):
+class FlagModel(LifecycleFields, BaseModel):
     """One flag; its strategies are checked one by one against their own types."""
 
     model_config = ConfigDict(extra="forbid")
@@ -345,6 +344,7 @@ def _parse_flag(
         # the order, and a process must not assign other variants than one reading it back.
         variants=tuple(sorted((model.variants or {}).items())),
         salt=model.salt,
+        **lifecycle_of(model),
         _counts=None if nodes is None else (nodes, *totals.since(counted)),
     )
 
