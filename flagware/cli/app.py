@@ -12,7 +12,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from flagware.cli import audit, evaluate, flags, rules, serve, tokens, users
+from flagware.cli import audit, evaluate, flags, rules, serve, stale, tokens, users
 from flagware.cli.connect import install_log_handler
 from flagware.cli.errors import ConfigError, Refused, Unavailable, problems_text
 from flagware.cli.settings import Settings, default_actor
@@ -151,6 +151,7 @@ for command in (
     users.test_users,
     audit.history,
     audit.restore,
+    stale.stale,
     tokens.token,
     serve.admin,
     serve.demo,

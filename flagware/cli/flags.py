@@ -23,6 +23,7 @@ from flagware.cli.output import (
 )
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import edit
+from flagware.lifecycle import FlagFilter
 
 if TYPE_CHECKING:
     from flagware.ruleset import Flag
@@ -58,12 +59,41 @@ def _change_cell(change: Change | None) -> str:
     )
 
 
-@click.command("list", short_help="List flags: state, rollout, last change.")
+def _meta_cell(flag: Flag) -> str:
+    parts = [f"owner {flag.owner}"] if flag.owner else []
+    parts += [f"#{tag}" for tag in flag.tags]
+    if flag.expires:
+        parts.append(f"expires {flag.expires}")
+    return " ".join(parts) or "-"
+
+
+def _meta_json(flag: Flag) -> dict[str, Any]:
+    return {
+        "owner": flag.owner,
+        "tags": list(flag.tags),
+        "permanent": flag.permanent,
+        "created": flag.created.isoformat() if flag.created else None,
+        "expires": flag.expires.isoformat() if flag.expires else None,
+    }
+
+
+@click.command("list", short_help="List flags: state, rollout, metadata, last change.")
+@click.option("--search", default="", metavar="TEXT", help="Only flags whose name contains TEXT.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="Only flags tagged TAG (repeatable)."
+)
+@click.option("--owner", metavar="NAME", help="Only flags owned by NAME (any case).")
+@click.option("--expired", is_flag=True, help="Only flags whose `expires` date has come.")
 @json_option
-def list_flags(as_json: bool) -> None:
-    """Every flag: state, who it is released to, and its last change."""
+def list_flags(
+    search: str, tags: tuple[str, ...], owner: str | None, expired: bool, as_json: bool
+) -> None:
+    """Every flag (or those the filters keep): state, who it is released to, owner,
+    tags and expiry, and its last change."""
     store = open_store()
     ruleset = store.ruleset()
+    keep = FlagFilter(search=search, tags=tags, owner=owner, expired=expired)
+    shown = {name: flag for name, flag in ruleset.flags.items() if keep(flag)}
     last: dict[str, Change] = {}
     if keeps_history(store):  # one read of the recent history, newest first
         for change in store.history(limit=RECENT_HISTORY):
@@ -81,9 +111,10 @@ def list_flags(as_json: bool) -> None:
                         "enabled": flag.enabled,
                         "description": flag.description,
                         "rollout": rollout_summary(flag),
+                        **_meta_json(flag),
                         "last_change": change_json(last[name]) if name in last else None,
                     }
-                    for name, flag in ruleset.flags.items()
+                    for name, flag in shown.items()
                 ],
             }
         )
@@ -92,13 +123,16 @@ def list_flags(as_json: bool) -> None:
         f"{get_settings().store_label()}: version {store.version}, {len(ruleset.flags)} flags, "
         f"{len(ruleset.test_users)} test users, unknown flags {ruleset.unknown}"
     )
-    if not ruleset.flags:
+    if len(shown) < len(ruleset.flags):
+        echo(f"{len(shown)} of {len(ruleset.flags)} flags match")
+    if not shown:
         return
-    headers = ["FLAG", "STATE", "ROLLOUT"] + (["LAST CHANGE"] if keeps_history(store) else [])
+    history = keeps_history(store)
+    headers = ["FLAG", "STATE", "ROLLOUT", "METADATA"] + (["LAST CHANGE"] if history else [])
     rows = [
-        [name, _state(flag), rollout_summary(flag)]
-        + ([_change_cell(last.get(name))] if keeps_history(store) else [])
-        for name, flag in ruleset.flags.items()
+        [name, _state(flag), rollout_summary(flag), _meta_cell(flag)]
+        + ([_change_cell(last.get(name))] if history else [])
+        for name, flag in shown.items()
     ]
     for line in table(headers, rows):
         echo(line)
@@ -123,6 +157,7 @@ def show(name: str, as_json: bool) -> None:
                 "enabled": flag.enabled,
                 "description": flag.description,
                 "rollout": rollout_summary(flag),
+                **_meta_json(flag),
                 "document": flag.to_dict(),
                 "history": [change_json(c) for c in changes],
             }
@@ -132,6 +167,9 @@ def show(name: str, as_json: bool) -> None:
     if flag.description:
         echo(f"  description: {printable(flag.description)}")
     echo(f"  state:       {_state(flag)}")
+    if flag.owner or flag.tags or flag.expires or flag.created or flag.permanent:
+        permanent = " (permanent)" if flag.permanent else ""
+        echo(f"  metadata:    {printable(_meta_cell(flag))}{permanent}")
     echo(f"  released to: {printable(rollout_summary(flag))}")
     if flag.variants:
         echo(f"  variants:    {join(f'{v} {w:g}%' for v, w in flag.variants)}")

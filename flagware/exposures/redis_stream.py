@@ -19,7 +19,7 @@ from flagware.stores.redis._layout import exposures_key, last_seen_key
 if TYPE_CHECKING:
     from flagware.stores.redis import RedisStore
 
-__all__ = ["DEFAULT_MAXLEN", "RedisStreamHook", "stream_fields"]
+__all__ = ["DEFAULT_MAXLEN", "RedisStreamHook", "read_last_seen", "stream_fields"]
 
 DEFAULT_MAXLEN = 100_000
 
@@ -93,3 +93,17 @@ class RedisStreamHook:
 
     def __repr__(self) -> str:
         return f"RedisStreamHook({self.stream!r}, maxlen={self.maxlen})"
+
+
+def read_last_seen(store: RedisStore) -> dict[str, float]:
+    """The last-seen hash of ``store``'s namespace: flag -> its latest exposure (Unix
+    seconds). Empty when no hook has written it; a damaged field is left out."""
+    raw = store.backend.client.hgetall(last_seen_key(store.namespace))  # type: ignore[attr-defined]
+    seen: dict[str, float] = {}
+    for key, value in raw.items():
+        try:
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            seen[name] = float(value)
+        except (UnicodeDecodeError, ValueError):
+            continue
+    return seen
