@@ -128,10 +128,12 @@ def list_flags(
     if not shown:
         return
     history = keeps_history(store)
-    headers = ["FLAG", "STATE", "ROLLOUT", "METADATA"] + (["LAST CHANGE"] if history else [])
+    meta = any(_meta_cell(flag) != "-" for flag in shown.values())  # a column only if used
+    headers = ["FLAG", "STATE", "ROLLOUT"] + ["METADATA"] * meta + ["LAST CHANGE"] * history
     rows = [
-        [name, _state(flag), rollout_summary(flag), _meta_cell(flag)]
-        + ([_change_cell(last.get(name))] if history else [])
+        [name, _state(flag), rollout_summary(flag)]
+        + [_meta_cell(flag)] * meta
+        + [_change_cell(last.get(name))] * history
         for name, flag in shown.items()
     ]
     for line in table(headers, rows):
