@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +25,7 @@ from flagware.admin.forms import (
 from flagware.admin.guard import operator
 from flagware.admin.pages import LAST_CHANGE_SCAN, Pages, saved
 from flagware.errors import RulesetError, UnknownFlag
+from flagware.lifecycle import FlagFilter
 from flagware.ruleset import Ruleset
 from flagware.ruleset.parse import FLAG_NAME
 from flagware.stores.audit import Change
@@ -46,7 +48,10 @@ class FlagPages(Pages):
     async def flags(self, request: Request) -> HTMLResponse:
         ruleset = self.store.ruleset()
         query = request.query_params.get("q", "").strip()
-        names = sorted(n for n in ruleset.flags if query.lower() in n.lower())
+        tag = request.query_params.get("tag", "").strip()
+        expired = request.query_params.get("expired") == "1"
+        keep = FlagFilter(query, (tag,) if tag else (), expired=expired, match_metadata=True)
+        names = sorted(n for n, flag in ruleset.flags.items() if keep(flag))
         last: dict[str, Change] = {}
         # Audit entries carry whole documents: scan only the recent ones for "last change".
         for change in await self.recent_history(request, None, LAST_CHANGE_SCAN):
@@ -58,6 +63,9 @@ class FlagPages(Pages):
             flags=[ruleset.flags[n] for n in names],
             last=last,
             query=query,
+            tag=tag,
+            expired=expired,
+            today=datetime.now(timezone.utc).date(),
             saved=request.query_params.get("saved"),
             new_name=request.query_params.get("new", ""),
             problems=[],
@@ -104,6 +112,9 @@ class FlagPages(Pages):
             flags=[ruleset.flags[n] for n in sorted(ruleset.flags)],
             last={},
             query="",
+            tag="",
+            expired=False,
+            today=datetime.now(timezone.utc).date(),
             saved=None,
             new_name=name,
             problems=[problem],

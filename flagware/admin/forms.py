@@ -187,6 +187,12 @@ class FlagForm:
     client: bool = False  # the value is told to browsers
     strategies: list[StrategyForm] = field(default_factory=list)
     variants: str = ""
+    # Lifecycle metadata, as typed: the parser says what is wrong with it, at its path.
+    owner: str = ""
+    tags: str = ""  # separated by commas or spaces
+    permanent: bool = False
+    created: str = ""
+    expires: str = ""
     keep: dict[str, Any] = field(default_factory=dict)  # fields the form does not edit
 
     @classmethod
@@ -197,6 +203,11 @@ class FlagForm:
             client=doc.get("client") is True,
             strategies=[StrategyForm.from_doc(s) for s in doc.get("strategies", [])],
             variants="\n".join(f"{name} {show_scalar(w)}" for name, w in variants.items()),
+            owner=str(doc.get("owner", "")),
+            tags=", ".join(map(str, doc.get("tags", []))),
+            permanent=doc.get("permanent") is True,
+            created=str(doc.get("created", "")),
+            expires=str(doc.get("expires", "")),
             keep=kept(doc),
         )
 
@@ -216,6 +227,11 @@ class FlagForm:
             client=fields.get("client") == "on",
             strategies=[s for s in strategies if s.type],
             variants=variants if isinstance(variants, str) else "",
+            owner=_text(fields, "owner"),
+            tags=_text(fields, "tags"),
+            permanent=fields.get("permanent") == "on",
+            created=_text(fields, "created"),
+            expires=_text(fields, "expires"),
             keep=dict(keep),
         )
 
@@ -240,7 +256,19 @@ class FlagForm:
             variants[name] = parse_scalar(weight) if weight.strip() else ""
         if variants:
             doc["variants"] = variants
+        for key in ("owner", "created", "expires"):
+            if value := getattr(self, key):
+                doc[key] = value
+        if tags := self.tags.replace(",", " ").split():
+            doc["tags"] = tags
+        if self.permanent:
+            doc["permanent"] = True
         return doc
+
+
+def _text(fields: Mapping[str, Any], name: str) -> str:
+    value = fields.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
 
 
 # The flag keys this form edits are its own fields; it keeps every other key of a flag's

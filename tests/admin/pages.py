@@ -48,6 +48,7 @@ class Form:
                     "add",
                     "client",
                     "csrf_token",
+                    "permanent",
                 )
             ), f"{name!r} is not a field of {self.action}"
             data[name] = value

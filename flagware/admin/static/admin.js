@@ -6,7 +6,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const rows = document.querySelectorAll(input.dataset.filter + " tbody tr[data-name]");
     input.addEventListener("input", () => {
       const wanted = input.value.trim().toLowerCase();
-      for (const row of rows) row.hidden = !row.dataset.name.toLowerCase().includes(wanted);
+      for (const row of rows) {
+        const meta = row.querySelector("[data-meta]");
+        const text = (row.dataset.name + " " + (meta ? meta.dataset.meta : "")).toLowerCase();
+        row.hidden = !text.includes(wanted);
+      }
     });
   }
   // Ask before destructive actions.
