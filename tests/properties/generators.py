@@ -26,6 +26,11 @@ KEYS = [
     "description",
     "enabled",
     "salt",
+    "owner",
+    "tags",
+    "permanent",
+    "created",
+    "expires",
     "strategies",
     "variants",
     "type",
@@ -243,7 +248,29 @@ def _flags(draw: st.DrawFn) -> dict[str, Any]:
         flag["salt"] = draw(_salts)
     if extras in (4, 5):
         flag["variants"] = draw(variant_weights)
+    if draw(_chance) == 0:
+        flag.update(draw(_lifecycle))
     return flag
+
+
+@st.composite
+def _lifecycle_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """Some of the lifecycle keys, consistent: `expires` not before `created`, nor permanent."""
+    meta: dict[str, Any] = {}
+    if draw(st.booleans()):
+        meta["owner"] = draw(st.from_regex(r"[A-Za-z][a-z@. -]{0,15}", fullmatch=True))
+    meta["tags"] = draw(st.lists(st.sampled_from(["ui", "q3", "ops", "beta/2"]), unique=True))
+    created = draw(st.dates(date(2020, 1, 1), date(2030, 1, 1)))
+    if draw(st.booleans()):
+        meta["created"] = created.isoformat()
+    if draw(st.booleans()):
+        meta["permanent"] = True
+    elif draw(st.booleans()):
+        meta["expires"] = (created + timedelta(days=draw(st.integers(0, 400)))).isoformat()
+    return meta
+
+
+_lifecycle = _lifecycle_fields()
 
 
 _strategy_lists = st.lists(strategy_entries, max_size=3)
