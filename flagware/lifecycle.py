@@ -83,12 +83,15 @@ class FlagFilter:
 
 
 def _state(flag: Mapping[str, Any] | None) -> Literal["on", "off"] | None:
-    """``"on"`` for everyone, ``"off"`` for everyone (killed, or no strategy), else None."""
+    """``"on"`` for everyone, ``"off"`` for everyone (killed, no strategy, or only 0 %
+    rollouts), else None."""
     if not isinstance(flag, Mapping):
         return None
     strategies = flag.get("strategies") or []
     if flag.get("enabled") is False or not strategies:
         return "off"
+    if all(_zero_percent(s) for s in strategies):
+        return "off"  # only 0 % rollouts: no account can match
     variants = flag.get("variants")
     if isinstance(variants, Mapping) and len(variants) > 1:
         return None  # an experiment: on for everyone, but the split still matters
@@ -99,6 +102,14 @@ def _state(flag: Mapping[str, Any] | None) -> Literal["on", "off"] | None:
         if kind == "everyone" or (kind == "percentage" and strategy.get("percent") == 100):
             return "on"
     return None
+
+
+def _zero_percent(strategy: Any) -> bool:
+    return (
+        isinstance(strategy, Mapping)
+        and strategy.get("type") == "percentage"
+        and strategy.get("percent") == 0
+    )
 
 
 def _held_since(name: str, state: str, history: Sequence[Change]) -> float | None:

@@ -26,6 +26,7 @@ V1: dict[str, Any] = {
         "old_on": {"strategies": EVERYONE},
         "old_full_percent": {"strategies": [{"type": "percentage", "percent": 100}]},
         "killed": {"enabled": False, "strategies": HALF},
+        "zero": {"strategies": [{"type": "percentage", "percent": 0}]},
         "rolling": {"strategies": HALF},
         "expired": {"strategies": HALF, "created": "2025-06-01", "expires": "2026-01-01"},
         "never_read": {"strategies": HALF, "created": "2025-01-01", "owner": "team-a"},
@@ -72,6 +73,7 @@ def test_history_and_expiry_find_the_stale_flags(store: RedisStore) -> None:
         ("old_on", "fully_on"),
         ("old_full_percent", "fully_on"),
         ("killed", "fully_off"),
+        ("zero", "fully_off"),
         ("expired", "expired"),
     }
     on = next(s for s in found if s.name == "old_on")
