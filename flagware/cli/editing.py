@@ -32,6 +32,10 @@ class FlagEdit:
     last_digits: tuple[int, ...] | None = None  # () removes the last_digit strategy
     everyone: bool | None = None
     description: str | None = None  # "" removes the description
+    # Lifecycle metadata, checked by the ruleset's validation; "" / () removes the key.
+    owner: str | None = None
+    tags: tuple[str, ...] | None = None
+    expires: str | None = None
 
     def is_empty(self) -> bool:
         """Whether nothing at all was asked for."""
@@ -80,6 +84,12 @@ def apply_edit(flag: dict[str, Any], change: FlagEdit) -> list[str]:
             flag["description"] = change.description
         else:
             flag.pop("description", None)
+    for key in ("owner", "tags", "expires"):
+        value = getattr(change, key)
+        if value:
+            flag[key] = list(value) if key == "tags" else value
+        elif value is not None:
+            flag.pop(key, None)
     if change.percent is not None:
         percent = _params(Percentage, change.percent) if change.percent else None
         _put(strategies, Percentage, percent)

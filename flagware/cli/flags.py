@@ -263,6 +263,11 @@ def _digit_list(ctx: click.Context, param: click.Parameter, value: str | None) -
     "--everyone/--no-everyone", default=None, help="Release to everyone, or stop doing so."
 )
 @click.option("--description", metavar="TEXT", help='Set the description ("" removes it).')
+@click.option("--owner", metavar="NAME", help='Set the owner ("" removes it).')
+@click.option(
+    "--tags", callback=_id_list, metavar="TAG,TAG,...", help='Set the tags ("" removes them).'
+)
+@click.option("--expires", metavar="YYYY-MM-DD", help='Set the expiry date ("" removes it).')
 @click.option("--create", is_flag=True, help="Create FLAG if it does not exist.")
 @json_option
 def set_flag(
@@ -275,6 +280,9 @@ def set_flag(
     last_digit: tuple[int, ...] | None,
     everyone: bool | None,
     description: str | None,
+    owner: str | None,
+    tags: tuple[str, ...] | None,
+    expires: str | None,
     create: bool,
     as_json: bool,
 ) -> None:
@@ -293,11 +301,14 @@ def set_flag(
         last_digits=last_digit,
         everyone=everyone,
         description=description,
+        owner=owner,
+        tags=tags,
+        expires=expires,
     )
     if change.is_empty() and not create:
         raise click.UsageError(
             "nothing to change: give --percent, --accounts, --add-account, --remove-account, "
-            "--last-digit, --everyone/--no-everyone or --description"
+            "--last-digit, --everyone/--no-everyone, --description, --owner, --tags or --expires"
         )
     store = open_store()
     if not create:

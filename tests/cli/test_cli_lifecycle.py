@@ -86,3 +86,22 @@ def test_stale_days_and_fail(cli: Cli, live: Live) -> None:
     bad = cli("stale", "--as-of", "someday")
     assert bad.returncode == 2
     assert "ISO 8601" in bad.stderr
+
+
+def test_set_writes_and_removes_the_metadata(cli: Cli, live: Live) -> None:
+    live.seed(DOC)
+    done = cli(
+        "set", "dark_mode", "--owner", "team-ui", "--tags", "ui,q4", "--expires", "2027-02-01"
+    )
+    assert done.returncode == 0, done.stderr
+    flag = live.read()[1]["flags"]["dark_mode"]
+    assert (flag["owner"], flag["tags"], flag["expires"]) == ("team-ui", ["ui", "q4"], "2027-02-01")
+    bad = cli("set", "kill_payments", "--expires", "2027-02-01")
+    assert bad.returncode == 1
+    assert "flags.kill_payments.expires: a permanent flag cannot expire" in bad.stderr
+    assert "expires" not in live.read()[1]["flags"]["kill_payments"]
+    cleared = cli("set", "dark_mode", "--owner", "", "--tags", "", "--expires", "")
+    assert cleared.returncode == 0, cleared.stderr
+    assert live.read()[1]["flags"]["dark_mode"] == {
+        "strategies": [{"type": "percentage", "percent": 20}]
+    }
