@@ -97,5 +97,6 @@ def test_the_top_level_reads_as_a_table_of_contents() -> None:
     assert public == [
         "account", "admin", "asgi", "browser", "cli", "context", "django", "engine", "errors",
         "exposures", "fastapi", "flask", "health", "lint", "openfeature", "otel", "overrides",
+        "preview",
         "prometheus", "ruleset", "stores", "strategies", "testing", "wsgi",
     ]  # fmt: skip
