@@ -216,8 +216,8 @@ class FlagPages(Pages):
         new_doc: dict[str, Any],
         sample: Callable[[], Iterable[Account]],
     ) -> HTMLResponse:
-        """ "Preview" re-shows the form with the accounts the edit would turn on or off
-        among the application's sample; nothing is saved."""
+        """The Preview button: the form again, with how many of the application's sampled
+        accounts the edit would turn on or off; nothing is saved."""
         from flagware.preview import preview_change  # noqa: PLC0415 - only on a preview
 
         before = self.store.ruleset()
