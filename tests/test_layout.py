@@ -96,6 +96,7 @@ def test_the_top_level_reads_as_a_table_of_contents() -> None:
     )
     assert public == [
         "account", "admin", "asgi", "browser", "cli", "context", "django", "engine", "errors",
-        "exposures", "fastapi", "flask", "health", "lifecycle", "openfeature", "otel", "overrides",
+        "exposures", "fastapi", "flask", "health", "lifecycle", "lint", "openfeature", "otel",
+        "overrides", "preview",
         "prometheus", "ruleset", "stores", "strategies", "testing", "wsgi",
     ]  # fmt: skip

@@ -8,7 +8,7 @@ a store may talk to Redis. The pages live in ``flag_pages``, ``history_pages`` a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -41,6 +41,7 @@ def admin_app(
     lookup_account: Callable[[str], Account | None] | None = None,
     title: str = "flagware",
     csrf_secret: str | bytes | None = None,
+    sample_accounts: Callable[[], Iterable[Account]] | None = None,
 ) -> Guard:
     """The admin panel for ``store``, an ASGI app to mount or serve.
 
@@ -56,13 +57,17 @@ def admin_app(
         with :class:`~flagware.admin.BasicAuth` it is derived from the credentials;
         otherwise a random one per process is used (logged at INFO). Panel processes
         behind one load balancer must share it: give them all the same value.
+    :param sample_accounts: optional; returns a sample of accounts (a list, or read from
+        your database). With it, the flag editor has a Preview button that shows how many
+        of them the edit would turn on or off before anything is saved. It is called in a
+        worker thread on each preview; if it raises, the page says so and saves nothing.
     """
     if auth is None:
         raise ValueError(
             "the admin panel needs authentication: pass auth=BasicAuth(user, password) or "
             "a callable that returns the operator's name"
         )
-    panel = _Panel(store, lookup_account, title)
+    panel = _Panel(store, lookup_account, title, sample_accounts)
     routes = [
         Route("/", panel.flags, name="flags"),
         Route("/flags", panel.create_flag, methods=["POST"], name="create_flag"),

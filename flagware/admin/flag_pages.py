@@ -4,8 +4,9 @@ the kill switch, new flags and deleting one.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from flagware._presenting import change_actor, document_diff
+from flagware.account import Account
 from flagware.admin.forms import (
     FlagForm,
     FormError,
@@ -32,6 +34,8 @@ from flagware.stores.audit import Change
 from flagware.strategies.registry import registered_types
 
 __all__ = ["FlagPages"]
+
+logger = logging.getLogger("flagware")
 
 
 class _StaleEdit(Exception):
@@ -142,6 +146,7 @@ class FlagPages(Pages):
         *,
         status_code: int = 200,
         conflict: str | None = None,
+        preview: str | None = None,
     ) -> HTMLResponse:
         flag = self.store.ruleset().flags.get(name)
         return self.render(
@@ -154,6 +159,7 @@ class FlagPages(Pages):
             seen=seen,
             problems=problems,
             conflict=conflict,
+            preview=preview,
             changes=await self.recent_history(request, name, 20),
             saved=request.query_params.get("saved"),
         )
@@ -183,6 +189,9 @@ class FlagPages(Pages):
                 status_code=422,
             )
 
+        if fields.get("preview") and self.sample_accounts is not None:
+            return await self._preview(request, name, form, seen, new_doc, self.sample_accounts)
+
         unchanged = current is not None and seen == fingerprint(current.to_dict())
         if unchanged and current is not None and _normalized(name, new_doc) == current.to_dict():
             return self.redirect(request, "flag", {"unchanged": 1}, name=name)
@@ -208,6 +217,40 @@ class FlagPages(Pages):
         except _StaleEdit as stale:
             return await self._conflict(request, name, form, stale.current)
         return self.redirect(request, "flag", saved(commit), name=name)
+
+    async def _preview(  # noqa: PLR0917 - the form's state, and the sample
+        self,
+        request: Request,
+        name: str,
+        form: FlagForm,
+        seen: str,
+        new_doc: dict[str, Any],
+        sample: Callable[[], Iterable[Account]],
+    ) -> HTMLResponse:
+        """The Preview button: the form again, with how many of the application's sampled
+        accounts the edit would turn on or off; nothing is saved."""
+        from flagware.preview import preview_change  # noqa: PLC0415 - only on a preview
+
+        before = self.store.ruleset()
+        doc = before.to_dict()
+        doc["flags"][name] = {**new_doc, **kept(doc["flags"].get(name))}
+        try:
+            after = Ruleset.from_dict(doc)
+        except RulesetError as error:
+            problems = problems_by_field(error.problems, name)
+            return await self._flag_page(request, name, form, seen, problems, status_code=422)
+
+        def count() -> str:
+            impact = preview_change(before, after, sample(), flags=[name])
+            skipped = f"; {impact.test_users:,} test users not counted" if impact.test_users else ""
+            return f"{impact.flags[name]}{skipped}"
+
+        try:
+            preview = await run_in_threadpool(count)
+        except Exception:  # the application's sample provider: say so, never a 500
+            logger.exception("flagware admin: the sample_accounts provider failed")
+            preview = "the sample of accounts could not be read (see the server's log)"
+        return await self._flag_page(request, name, form, seen, {}, preview=preview)
 
     async def _conflict(
         self, request: Request, name: str, form: FlagForm, current_doc: dict[str, Any] | None
@@ -240,6 +283,7 @@ class FlagPages(Pages):
             attempted=document_diff(
                 current_doc, _safe_doc(name, form), old_label="current", new_label="your edit"
             ),
+            preview=None,
             changes=await self.recent_history(request, name, 20),
             saved=None,
         )

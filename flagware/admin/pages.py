@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -72,10 +72,12 @@ class Pages:
         store: Store,
         lookup_account: Callable[[str], Account | None] | None,
         title: str,
+        sample_accounts: Callable[[], Iterable[Account]] | None = None,
     ) -> None:
         self.store = store
         self.lookup_account = lookup_account
         self.title = title
+        self.sample_accounts = sample_accounts
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(_HERE / "templates"),
             autoescape=True,
@@ -128,6 +130,7 @@ class Pages:
             store=self.store,
             version=self.store.version,
             history_problem=getattr(request.state, "history_problem", None),
+            can_preview=self.sample_accounts is not None,
             **context,
         )
         return HTMLResponse(page, status_code=status_code)

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from flagware.cli import audit, evaluate, flags, rules, serve, stale, tokens, users
+from flagware.cli import audit, evaluate, flags, lint, rules, serve, stale, tokens, users
 from flagware.cli.connect import install_log_handler
 from flagware.cli.errors import ConfigError, Refused, Unavailable, problems_text
 from flagware.cli.settings import Settings, default_actor
@@ -148,6 +148,7 @@ for command in (
     flags.disable,
     flags.set_flag,
     evaluate.evaluate,
+    lint.lint,
     users.test_users,
     audit.history,
     audit.restore,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -10,6 +12,7 @@ from flagware._presenting import change_action, change_actor, local_time, rollou
 from flagware.cli.connect import keeps_history, open_store
 from flagware.cli.editing import FlagEdit, apply_edit
 from flagware.cli.errors import unknown_flag
+from flagware.cli.impact import echo_impact, impact_of, sample_option
 from flagware.cli.output import (
     CHANGE_COLUMNS,
     change_json,
@@ -235,6 +238,47 @@ def _digit_list(ctx: click.Context, param: click.Parameter, value: str | None) -
     return tuple(int(item) for item in items)
 
 
+def _dry_run(
+    store: Store,
+    name: str,
+    *,
+    update: Callable[[dict[str, Any]], None],
+    notes: list[str],
+    sample: Path | None,
+    as_json: bool,
+) -> None:
+    """``set --dry-run``: the edit applied to a copy, validated, shown, never written."""
+    from flagware.ruleset import Ruleset  # noqa: PLC0415
+
+    before = store.ruleset()
+    doc = before.to_dict()
+    update(doc)
+    after = Ruleset.from_dict(doc)  # an invalid edit is refused like a real one
+    flag = after.flags[name]
+    changed = before.flags.get(name) is None or before.flags[name]._canonical != flag._canonical
+    impact = impact_of(before, after, sample)
+    if as_json:
+        emit_json(
+            {
+                "name": name,
+                "dry_run": True,
+                "changed": changed,
+                "version": store.version,
+                "rollout": rollout_summary(flag),
+                "document": flag.to_dict(),
+                "notes": notes,
+                "impact": None if impact is None else impact.to_dict(),
+            }
+        )
+        return
+    for note in notes:
+        echo(f"note: {printable(note)}", err=True)
+    state = "would become" if changed else "would not change"
+    echo(f"dry run: {name} {state} (version {store.version}): {printable(rollout_summary(flag))}")
+    echo_impact(impact)
+    echo("nothing was written")
+
+
 @click.command("set", short_help="Change who a flag is released to.")
 @click.argument("name", metavar="FLAG")
 @click.option(
@@ -269,6 +313,8 @@ def _digit_list(ctx: click.Context, param: click.Parameter, value: str | None) -
 )
 @click.option("--expires", metavar="YYYY-MM-DD", help='Set the expiry date ("" removes it).')
 @click.option("--create", is_flag=True, help="Create FLAG if it does not exist.")
+@click.option("--dry-run", is_flag=True, help="Show what the flag would become; write nothing.")
+@sample_option
 @json_option
 def set_flag(
     *,
@@ -284,6 +330,8 @@ def set_flag(
     tags: tuple[str, ...] | None,
     expires: str | None,
     create: bool,
+    dry_run: bool,
+    sample: Path | None,
     as_json: bool,
 ) -> None:
     """Change who FLAG is released to, keeping its other strategies.
@@ -291,7 +339,9 @@ def set_flag(
     Each option edits the flag's first strategy of its type that has no `when`
     conditions (or adds one): `flagware set new_checkout --percent 25` rolls out to a
     quarter of accounts and keeps the accounts list. Strategies with conditions are left
-    alone. The edit is compare-and-set: a concurrent change is never lost.
+    alone. The edit is compare-and-set: a concurrent change is never lost. With
+    --dry-run nothing is written; --sample FILE then counts the accounts it would turn on
+    or off.
     """
     change = FlagEdit(
         percent=percent,
@@ -326,6 +376,11 @@ def set_flag(
             created.append(True)
         notes.extend(apply_edit(doc["flags"][name], change))
 
+    if dry_run:
+        _dry_run(store, name, update=update, notes=notes, sample=sample, as_json=as_json)
+        return
+    if sample is not None:
+        raise click.UsageError("--sample previews a change: give --dry-run too")
     version = edit(store, update, action="set", touching=(name,))
     flag = store.ruleset().flags[name]
     if as_json:

@@ -10,6 +10,7 @@ import click
 from flagware._presenting import document_diff
 from flagware.cli.connect import is_placeholder, open_store
 from flagware.cli.errors import ConfigError, Refused
+from flagware.cli.impact import echo_impact, impact_of, sample_option
 from flagware.cli.output import (
     echo,
     echo_diff,
@@ -107,8 +108,11 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
     metavar="N",
     help="Refuse (exit 1) unless the live version is N (0: no ruleset yet).",
 )
+@sample_option
 @json_option
-def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -> None:
+def push(
+    file: Path, dry_run: bool, expect_version: int | None, sample: Path | None, as_json: bool
+) -> None:
     """Validate FILE and make it the live ruleset, as one new version.
 
     An invalid file is refused (exit 1) and nothing is written. Pushing what is already
@@ -127,6 +131,9 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
             f"the live ruleset is version {live_version}, not {expect_version}; "
             "pull it, merge, and push again"
         )
+    if sample is not None and not dry_run:
+        raise click.UsageError("--sample previews a change: give --dry-run too")
+    impact = None if sample is None else impact_of(store.ruleset(), ruleset, sample)
     new_doc = ruleset.to_dict()
     before: dict[str, Any] = live_document(store)
     version: int | None = None
@@ -154,6 +161,7 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
                 "changed": bool(summary),
                 "version": version if version is not None else live_version,
                 "summary": summary,
+                **({} if impact is None else {"impact": impact.to_dict()}),
             }
         )
         return
@@ -166,6 +174,7 @@ def push(file: Path, dry_run: bool, expect_version: int | None, as_json: bool) -
         echo(f"pushed {file}: now version {version}")
     for line in summary_lines(summary):
         echo(f"  {line}")
+    echo_impact(impact)
 
 
 @click.command("pull", short_help="Print or save the live ruleset.")
