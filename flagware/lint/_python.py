@@ -6,12 +6,15 @@ Recognised, where the flag name is the first argument (or the subscript):
 - ``<flags>.variant(name)``, ``.reason``, ``.evaluation``, ``.explain``, ``.set`` on a
   receiver named like flags (``flags``, ``request.flags``, ``fs``, ``flagware_flags``,
   ``engine``; see :func:`is_flaggy`) or on ``current_flags()``;
-- ``<flags>[name]``;
+- ``flags[name]`` (also ``request.flags[...]``, ``fs[...]``, ``flagset[...]``);
 - ``require_flag(name)`` (FastAPI), ``override_flag(name)`` (Django tests);
 - the keys of ``use_flags({...})``, ``FlagSet.from_mapping({...})`` and
   ``@pytest.mark.flagware_flags(name=...)``;
 - OpenFeature's ``<any>.get_boolean_value(name, ...)`` and its string, integer, float and
   object twins, ``*_details`` included.
+
+``set`` counts with a value too (``flagware_flags.set("x", True)``), so a context
+variable's ``flags_var.set(fs)`` is not read as a flag.
 
 A name that is a string literal, or a module-level ``NAME = "literal"``, is resolved; any
 other expression is reported as dynamic.
@@ -28,6 +31,8 @@ __all__ = ["scan_python"]
 
 _ANY_RECEIVER = frozenset({"is_enabled", "is_released_to"})
 _FLAG_RECEIVER = frozenset({"variant", "reason", "evaluation", "explain", "set"})
+# A subscript is a read only on the names a FlagSet goes by (a dict named old_flags is not).
+_SUBSCRIPTED = frozenset({"flags", "fs", "flagset", "feature_flags", "flagware_flags"})
 _FUNCTIONS = frozenset({"require_flag", "override_flag"})
 _MAPPINGS = frozenset({"use_flags", "from_mapping", "update"})
 _OPENFEATURE = frozenset(
@@ -99,10 +104,14 @@ class _Visitor(ast.NodeVisitor):
         first = args[0] if args and not isinstance(args[0], ast.Starred) else None
         if isinstance(func, ast.Attribute):
             method = func.attr
-            if first is not None and (
-                method in _ANY_RECEIVER
-                or method in _OPENFEATURE
-                or (method in _FLAG_RECEIVER and _flaggy(func.value))
+            if (
+                first is not None
+                and (
+                    method in _ANY_RECEIVER
+                    or method in _OPENFEATURE
+                    or (method in _FLAG_RECEIVER and _flaggy(func.value))
+                )
+                and (method != "set" or len(args) >= 2)  # not a ContextVar's set(value)
             ):
                 self._add(first, "openfeature" if method in _OPENFEATURE else method)
             elif method in _MAPPINGS and (method != "update" or _flaggy(func.value)):
@@ -128,7 +137,7 @@ class _Visitor(ast.NodeVisitor):
                 )
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
-        if isinstance(node.ctx, ast.Load) and _flaggy(node.value):
+        if isinstance(node.ctx, ast.Load) and _last_name(node.value) in _SUBSCRIPTED:
             key = node.slice
             if not isinstance(key, ast.Slice | ast.Tuple):
                 self._add(key, "subscript")

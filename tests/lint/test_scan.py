@@ -92,6 +92,8 @@ def test_lookalikes_are_not_reads(tmp_path: Path) -> None:
         td.flag("x").on().variant("red")
         query.explain("analyze")
         flags["written"] = True           # a store, not a read
+        flags_var.set(flagset)            # a ContextVar, not flagware_flags.set(name, value)
+        old_flags[name]                   # a dict of flags, not a FlagSet
         """,
     )
     assert names(scan([tmp_path]).references) == []
