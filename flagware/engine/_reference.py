@@ -7,13 +7,10 @@ serves as the oracle in the property tests that compare it with the plan.
 
 from __future__ import annotations
 
-import inspect
-import logging
-import weakref
 from typing import TYPE_CHECKING
 
 from flagware.strategies import hashing
-from flagware.strategies.base import BuiltinStrategy, Strategy
+from flagware.strategies.calling import call_custom, entry_matches
 
 if TYPE_CHECKING:
     from flagware.account import Account
@@ -21,49 +18,10 @@ if TYPE_CHECKING:
 
 __all__ = ["call_custom", "decide", "spec_matches", "variant_for"]
 
-logger = logging.getLogger("flagware")
-_failed: weakref.WeakSet[Strategy] = weakref.WeakSet()
-
-
-def call_custom(strategy: Strategy, account: Account) -> bool:
-    """Call an application strategy; an exception counts as no match and is logged."""
-    try:
-        result = strategy.matches(account)
-    except Exception:
-        # Log the first failure of each strategy loudly, then quietly: this runs per request.
-        try:
-            first = strategy not in _failed
-            _failed.add(strategy)
-        except TypeError:  # a class with __slots__ and no __weakref__: always log loudly
-            first = True
-        logger.log(
-            logging.ERROR if first else logging.DEBUG,
-            "flagware: strategy %r raised; treating it as no match",
-            strategy.type_name,
-            exc_info=True,
-        )
-        return False
-    if result is True or result is False:
-        return result
-    # Anything else (a coroutine from an async matches, a truthy object) must not release.
-    if inspect.iscoroutine(result):
-        result.close()
-    logger.error(
-        "flagware: strategy %r returned %s, not a bool; treating it as no match",
-        strategy.type_name,
-        type(result).__name__,
-    )
-    return False
-
 
 def spec_matches(spec: StrategySpec, flag: Flag, account: Account | None, now: float) -> bool:
     """Whether one strategy entry (with its ``when`` conditions) matches."""
-    if not all(c.holds(account) for c in spec.when):
-        return False
-    strategy = spec.strategy
-    if isinstance(strategy, BuiltinStrategy):
-        return strategy.matches_at(account, now, flag.rollout_salt)
-    return account is not None and call_custom(strategy, account)
+    return entry_matches(spec, account, now, flag.rollout_salt)
 
 
 def decide(

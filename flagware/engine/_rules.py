@@ -9,20 +9,14 @@ unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mmh3 import mmh3_32_uintdigest
 
-from flagware.engine._reference import call_custom
-from flagware.strategies.base import (
-    BuiltinStrategy,
-    Dimension,
-    HashCheck,
-    IndexedCondition,
-    Residual,
-)
+from flagware.strategies.base import Dimension, HashCheck, IndexedCondition, Piece, Residual
+from flagware.strategies.calling import alternatives_of
 
 if TYPE_CHECKING:
     from flagware.account import Account
@@ -71,21 +65,8 @@ class Rule:
         return LOOSE
 
 
-def _custom_residual(strategy: object) -> Residual:
-    def check(account: Account | None, now: float) -> bool:
-        return account is not None and call_custom(strategy, account)  # type: ignore[arg-type]
-
-    return Residual(check)
-
-
-def _rule(flag: Flag, spec: StrategySpec) -> Rule | None:
-    """Compile one entry into a rule, or None if it can never match."""
-    strategy = spec.strategy
-    if isinstance(strategy, BuiltinStrategy):
-        pieces = list(strategy.compile(flag.rollout_salt))
-    else:
-        pieces = [_custom_residual(strategy)]
-    pieces.extend(c.compile() for c in spec.when)
+def _rule(flag: Flag, pieces: tuple[Piece, ...]) -> Rule | None:
+    """Compile one alternative of an entry into a rule, or None if it can never match."""
     by_dimension: dict[Dimension, frozenset[Hashable]] = {}
     hashes: list[HashCheck] = []
     residuals: list[Residual] = []
@@ -105,11 +86,19 @@ def _rule(flag: Flag, spec: StrategySpec) -> Rule | None:
     return Rule(flag.name, conditions, tuple(hashes), tuple(residuals))
 
 
+def _rules_of(flag: Flag, spec: StrategySpec) -> Iterator[Rule]:
+    """The rules of one strategy entry: one, or one per strategy of a segment."""
+    for pieces in alternatives_of(spec, flag.rollout_salt):
+        rule = _rule(flag, pieces)
+        if rule is not None:
+            yield rule
+
+
 def compile_flag(flag: Flag) -> tuple[Rule, ...]:
     """The rules of a flag that is on (a killed flag has none)."""
     if not flag.enabled:
         return ()
-    return tuple(rule for spec in flag.strategies if (rule := _rule(flag, spec)) is not None)
+    return tuple(rule for spec in flag.strategies for rule in _rules_of(flag, spec))
 
 
 def kinds_of(rules: tuple[Rule, ...]) -> dict[Kind, tuple[Rule, ...]]:

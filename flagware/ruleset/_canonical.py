@@ -43,18 +43,20 @@ class Canonical:
     flags_end: int  # offset of the ``}`` that closes ``flags``
 
 
-def assemble(flags: Mapping[str, Flag], test_users: frozenset[str], unknown: str) -> Canonical:
+def assemble(
+    flags: Mapping[str, Flag], test_users: frozenset[str], unknown: str, segments: bytes = b""
+) -> Canonical:
     """The canonical JSON of a ruleset with these parts (equal to ``canonical_json`` of its
     document, which the tests check), from the flags' cached texts."""
     names = sorted(flags)
-    segments = [flags[name]._segment for name in names]
+    pieces = [flags[name]._segment for name in names]
     # Each segment starts one delimiter past the end of the one before.
-    sizes = list(map(len, segments))
+    sizes = list(map(len, pieces))
     ends = tuple(accumulate(map((1).__add__, sizes), initial=len(HEAD) - 1))[1:]
     starts = tuple(map(sub, ends, sizes))
-    body = b",".join(segments)
+    body = b",".join(pieces)
     return Canonical(
-        HEAD + body + _tail(test_users, unknown),
+        HEAD + body + _tail(test_users, unknown, segments),
         tuple(names),
         tuple(starts),
         tuple(ends),
@@ -62,9 +64,11 @@ def assemble(flags: Mapping[str, Flag], test_users: frozenset[str], unknown: str
     )
 
 
-def _tail(test_users: frozenset[str], unknown: str) -> bytes:
-    return b'},"schema":%d,"test_users":%s,"unknown":%s}' % (
+def _tail(test_users: frozenset[str], unknown: str, segments: bytes) -> bytes:
+    """What follows the flags: ``segments`` is their canonical JSON, or empty if none."""
+    return b'},"schema":%d%s,"test_users":%s,"unknown":%s}' % (
         SCHEMA_VERSION,
+        b',"segments":' + segments if segments else b"",
         canonical_json(sorted(test_users)).encode("ascii"),
         canonical_json(unknown).encode("ascii"),
     )
@@ -78,8 +82,10 @@ def reassemble(
     old: Canonical,
     flags: Mapping[str, Flag],
     changed: Collection[str],
+    *,
     test_users: frozenset[str],
     unknown: str,
+    segments: bytes = b"",
 ) -> Canonical | None:
     """``assemble(flags, test_users, unknown)`` from ``old``, the canonical JSON of a
     ruleset whose flags are these but for the ones named in ``changed``: each changed flag's
@@ -127,7 +133,7 @@ def reassemble(
         flags_end += delta
     if len(names) != len(flags):
         return None  # ``changed`` did not name every difference: assemble instead
-    tail = _tail(test_users, unknown)
+    tail = _tail(test_users, unknown, segments)
     if data[flags_end:] != tail:
         data = data[:flags_end] + tail
     return Canonical(data, names, starts, ends, flags_end)

@@ -22,8 +22,10 @@ else:  # pragma: no cover - exercised on Python 3.10 in CI
     import tomli as tomllib
 
 __all__ = [
+    "FLAG_NAME",
     "MAX_DOCUMENT_BYTES",
     "SCHEMA_VERSION",
+    "VARIANT_NAME",
     "Format",
     "ReadOnlyDocument",
     "UnknownPolicy",
@@ -33,6 +35,10 @@ __all__ = [
     "dump_document",
     "format_of",
 ]
+
+# What a flag, segment and variant may be called (a segment shares the flags' pattern).
+FLAG_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
+VARIANT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 SCHEMA_VERSION = 1

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from flagware.ruleset.documents import canonical_json, copy_document
+from flagware.ruleset.prerequisites import Prerequisite
 from flagware.strategies.base import BuiltinStrategy, Strategy
 from flagware.strategies.conditions import Condition
 
@@ -42,10 +43,11 @@ class Flag:
 
     ``enabled=False`` is the kill switch: off for everyone, test users included. A flag with
     no strategies is on for test users only. ``variants`` are ``(name, weight)`` pairs whose
-    weights sum to 100. ``client=True`` exposes the flag's value (never its rules) to
-    browsers: the flags endpoint and the page bootstrap list only such flags. ``owner``,
-    ``tags``, ``permanent``, ``created`` and ``expires`` are lifecycle metadata for people
-    and ``flagware stale``; evaluation ignores them.
+    weights sum to 100. ``prerequisites`` are flags that must be on for the account first
+    (:mod:`flagware.ruleset.prerequisites`). ``client=True`` exposes the flag's value
+    (never its rules) to browsers: the flags endpoint and the page bootstrap list only such
+    flags. ``owner``, ``tags``, ``permanent``, ``created`` and ``expires`` are lifecycle
+    metadata for people and ``flagware stale``; evaluation ignores them.
     """
 
     name: str
@@ -55,6 +57,7 @@ class Flag:
     strategies: tuple[StrategySpec, ...] = ()
     variants: tuple[tuple[str, float], ...] = ()
     salt: str | None = None
+    prerequisites: tuple[Prerequisite, ...] = ()
     # Lifecycle metadata (flagware.ruleset.lifecycle): shown and searched, never evaluated.
     owner: str | None = None
     tags: tuple[str, ...] = ()
@@ -103,6 +106,8 @@ class Flag:
         doc["strategies"] = [s._shared_dict() for s in self.strategies]
         if self.variants:
             doc["variants"] = dict(self.variants)
+        if self.prerequisites:
+            doc["prerequisites"] = [p.to_dict() for p in self.prerequisites]
         doc.update(self._lifecycle_dict())
         return doc
 

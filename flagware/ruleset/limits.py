@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flagware.errors import RulesetError
 from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
+from flagware.ruleset.prerequisites import MAX_CHAIN, MAX_PREREQUISITES
 from flagware.strategies.accounts import MAX_IDS
 from flagware.strategies.attribute import Attribute
 from flagware.strategies.conditions import (
@@ -39,11 +40,14 @@ LIMITS: Mapping[str, int] = {
     "nodes": 2_000_000,  # values in the whole document
     "depth": 16,  # nesting of mappings and lists
     "flags": 50_000,
+    "segments": 1_000,
     "test_users": 10_000,
     # each flag, strategy and condition
     "strategies_per_flag": 100,
     "conditions_per_strategy": 20,
     "variants_per_flag": 100,
+    "prerequisites_per_flag": MAX_PREREQUISITES,
+    "prerequisite_chain": MAX_CHAIN,  # flags in the longest chain of prerequisites
     "ids_per_strategy": MAX_IDS,  # an accounts allowlist
     "values_per_condition": MAX_VALUES,
     "regex_length": MAX_REGEX_LENGTH,  # characters of one pattern

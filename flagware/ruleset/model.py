@@ -23,6 +23,7 @@ from flagware.ruleset.documents import (
 from flagware.ruleset.flag import Flag
 from flagware.ruleset.limits import NO_COUNTS
 from flagware.ruleset.parse import Base, parse
+from flagware.ruleset.segments import Segment, segments_json
 
 _COPIED: Mapping[str, Any] = MappingProxyType({})
 
@@ -36,11 +37,14 @@ class Ruleset:
     flags: Mapping[str, Flag] = field(default_factory=lambda: MappingProxyType({}))
     test_users: frozenset[str] = frozenset()
     unknown: UnknownPolicy = "released"
+    segments: Mapping[str, Segment] = field(default_factory=lambda: MappingProxyType({}))
+    """Named audiences the flags' ``segment`` strategies refer to."""
     _doc: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flags", MappingProxyType(dict(self.flags)))
         object.__setattr__(self, "test_users", frozenset(self.test_users))
+        object.__setattr__(self, "segments", MappingProxyType(dict(self.segments)))
         doc = {
             "schema": SCHEMA_VERSION,
             "test_users": sorted(self.test_users),
@@ -48,6 +52,8 @@ class Ruleset:
             # Each flag's own document, shared; to_dict() hands out a deep copy.
             "flags": {name: flag._document for name, flag in self.flags.items()},
         }
+        if self.segments:  # left out when there are none: older documents keep their bytes
+            doc["segments"] = {name: s._document for name, s in self.segments.items()}
         object.__setattr__(self, "_doc", doc)
 
     @classmethod
@@ -59,7 +65,12 @@ class Ruleset:
         path, a Redis key) in the error message.
         """
         parsed = parse(doc, source=source)
-        return cls(flags=parsed.flags, test_users=parsed.test_users, unknown=parsed.unknown)
+        return cls(
+            flags=parsed.flags,
+            test_users=parsed.test_users,
+            unknown=parsed.unknown,
+            segments=parsed.segments,
+        )
 
     def _edited(self, doc: Any, changed: Set[str], *, source: str | None = None) -> Ruleset:
         """``doc`` validated as an edit of this ruleset in which only the flags named in
@@ -69,12 +80,26 @@ class Ruleset:
         if base is None:
             return Ruleset.from_dict(doc, source=source)
         parsed = parse(doc, source=source, base=base, changed=changed)
-        ruleset = Ruleset(flags=parsed.flags, test_users=parsed.test_users, unknown=parsed.unknown)
-        if parsed.counts is not None:  # counted from the base's: no walk over every flag
-            ruleset.__dict__["_base"] = Base(ruleset.flags, parsed.counts)
+        ruleset = Ruleset(
+            flags=parsed.flags,
+            test_users=parsed.test_users,
+            unknown=parsed.unknown,
+            segments=parsed.segments,
+        )
+        if parsed.counts is None:  # the segments changed: read whole
+            return ruleset
+        # Counted from the base's: no walk over every flag.
+        ruleset.__dict__["_base"] = Base(
+            ruleset.flags, parsed.counts, ruleset.segments, base.segments_json
+        )
         if "_canonical" in self.__dict__:  # spliced from this one's, if it was ever made
             canonical = reassemble(
-                self._canonical, ruleset.flags, changed, ruleset.test_users, ruleset.unknown
+                self._canonical,
+                ruleset.flags,
+                changed,
+                test_users=ruleset.test_users,
+                unknown=ruleset.unknown,
+                segments=base.segments_json,
             )
             if canonical is not None:
                 ruleset.__dict__["_canonical"] = canonical
@@ -87,12 +112,17 @@ class Ruleset:
         if any(c is None for c in counts):
             return None
         summed = tuple(map(sum, zip(*counts, strict=True))) if counts else NO_COUNTS
-        return Base(self.flags, summed)
+        return Base(self.flags, summed, self.segments, self._segments_json)
+
+    @cached_property
+    def _segments_json(self) -> bytes:
+        """The segments' canonical JSON (empty without segments), for the canonical text."""
+        return segments_json(self.segments) if self.segments else b""
 
     @cached_property
     def _canonical(self) -> Canonical:
         """The canonical JSON (what stores write and digest), assembled once."""
-        return assemble(self.flags, self.test_users, self.unknown)
+        return assemble(self.flags, self.test_users, self.unknown, self._segments_json)
 
     def _shared_document(self) -> dict[str, Any]:
         """The document without copying (stores compare and summarise it; never mutate)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Mapping, Set
 from operator import sub
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -28,13 +28,23 @@ from pydantic import (
 )
 
 from flagware.errors import RulesetError
-from flagware.ruleset.documents import UnknownPolicy
+from flagware.ruleset._problems import problems_of, short
+from flagware.ruleset._shape import check_shape
+from flagware.ruleset.documents import FLAG_NAME, VARIANT_NAME, UnknownPolicy, canonical_json
 from flagware.ruleset.flag import Flag, StrategySpec
 from flagware.ruleset.lifecycle import LifecycleFields, lifecycle_of
-from flagware.ruleset.limits import LIMITS, MAX_PROBLEMS, Problems, Totals
+from flagware.ruleset.limits import LIMITS, Problems, Totals
+from flagware.ruleset.prerequisites import (
+    MAX_PREREQUISITES,
+    Prerequisite,
+    PrerequisiteModel,
+    prerequisite_problems,
+)
+from flagware.ruleset.segments import Segment, parse_segments
 from flagware.strategies.base import BuiltinStrategy
 from flagware.strategies.conditions import Condition
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
+from flagware.strategies.segment import InSegment
 
 __all__ = ["FLAG_KEYS", "FLAG_NAME", "VARIANT_NAME", "Base", "Parsed", "parse"]
 
@@ -46,10 +56,9 @@ class Parsed(NamedTuple):
     test_users: frozenset[str]
     unknown: UnknownPolicy
     counts: tuple[int, ...] | None = None  # what the flags count together, for an edit
+    segments: dict[str, Segment] = {}  # noqa: RUF012 - a NamedTuple's default, never mutated
 
 
-FLAG_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$"
-VARIANT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 _FLAG_NAME = re.compile(FLAG_NAME)
 # Words the override header gives a meaning of their own (on/off), so no variant may use them.
 RESERVED_VARIANTS = frozenset({"on", "off", "true", "false"})
@@ -68,6 +77,8 @@ class DocumentModel(BaseModel):
     unknown: Literal["released", "hidden"] = "released"
     # Keys and values are checked flag by flag, with paths, in _parse_flag.
     flags: Annotated[dict[Any, Any], Field(max_length=LIMITS["flags"])] = {}
+    # And segment by segment, in flagware.ruleset.segments.
+    segments: Annotated[dict[Any, Any], Field(max_length=LIMITS["segments"])] = {}
 
     @field_validator("schema_version", mode="before")
     @classmethod
@@ -88,6 +99,10 @@ class FlagModel(LifecycleFields, BaseModel):
     salt: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
     strategies: Annotated[
         list[dict[str, Any]], Field(max_length=LIMITS["strategies_per_flag"])
+    ] = []
+    prerequisites: Annotated[
+        list[PrerequisiteModel],
+        Field(max_length=MAX_PREREQUISITES, description="Flags that must be on first."),
     ] = []
     variants: (
         Annotated[
@@ -124,134 +139,25 @@ class WhenModel(BaseModel):
     when: Annotated[list[Condition], Field(max_length=LIMITS["conditions_per_strategy"])]
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _paths(prefix: str, loc: tuple[int | str, ...]) -> list[str]:
-    """The path of ``loc`` and of each of its containers, outermost first."""
-    out, path = [], prefix
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-        out.append(path)
-    return out or [prefix or "<document>"]
-
-
-def _problems(prefix: str, exc: ValidationError, limit: int = MAX_PROBLEMS) -> list[str]:
-    """Readable ``path: message`` lines from a pydantic error (``limit`` + 1 at most).
-
-    Linear in the number of errors: a list of 30,000 bad ids is 30,000 errors.
-    """
-    located = []
-    containers: set[str] = set()
-    for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        *outer, path = _paths(prefix, loc)
-        containers.update(outer)
-        located.append((path, err))
-    # Keep one problem per path, and drop a container's problem when one of its items has
-    # its own (a list with a bad item is also "too short after validation").
-    out: dict[str, str] = {}
-    for path, err in located:
-        if path in out or path in containers:
-            continue
-        kind = err["type"]
-        msg = err["msg"].removeprefix("Value error, ")
-        if kind == "missing":
-            out[path] = f"{path}: is required"
-        elif kind == "extra_forbidden":
-            out[path] = f"{path}: unknown key"
-        elif kind in ("value_error", "assertion_error"):
-            out[path] = f"{path}: {msg}"
-        else:
-            out[path] = f"{path}: {msg}, got {_short(err.get('input'))}"
-        if len(out) > limit:
-            break
-    return list(out.values())
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def _walk(value: Any, depth: int, budget: int) -> int | str:
-    """The number of values in ``value`` (at ``depth``), or why it is too big or too deep.
-
-    Stops once past ``budget`` values, so a hostile document costs no more than the limit.
-    """
-    nodes = 0
-    stack: list[tuple[Any, int]] = [(value, depth)]
-    push, pop = stack.append, stack.pop
-    while stack:
-        value, depth = pop()
-        nodes += 1
-        if type(value) in _SCALARS:  # the common case, checked cheaply
-            continue
-        if nodes > budget:
-            return f"the document has more than {LIMITS['nodes']:,} values"
-        if isinstance(value, dict | Mapping):
-            children: Any = value.values()
-        elif isinstance(value, list | tuple):
-            children = value
-        else:
-            continue
-        if children and depth > LIMITS["depth"]:
-            return f"the document nests mappings and lists deeper than {LIMITS['depth']} levels"
-        for child in children:
-            if type(child) in _SCALARS:
-                nodes += 1
-            else:
-                push((child, depth + 1))
-    if nodes > budget:
-        return f"the document has more than {LIMITS['nodes']:,} values"
-    return nodes
-
-
-def _check_shape(
-    doc: Mapping[Any, Any], only: list[Any] | None, known: int
-) -> str | dict[Any, int]:
-    """Refuse documents too big or too deep before validating anything else.
-
-    Returns the number of values in each flag walked, or the problem. With ``only``, just
-    those flags are walked: the others are ``known`` values, counted when first read.
-    """
-    budget = LIMITS["nodes"] - 1 - known  # the document itself, and the flags not walked
-    per_flag: dict[Any, int] = {}
-    for key, value in doc.items():
-        if key == "flags" and isinstance(value, Mapping) and value:
-            budget -= 1
-            for name in value if only is None else only:
-                walked = _walk(value[name], 3, budget)
-                if isinstance(walked, str):
-                    return walked
-                per_flag[name] = walked
-                budget -= walked
-                if budget < 0:
-                    return f"the document has more than {LIMITS['nodes']:,} values"
-            continue
-        walked = _walk(value, 2, budget)
-        if isinstance(walked, str):
-            return walked
-        budget -= walked
-    if budget < 0:
-        return f"the document has more than {LIMITS['nodes']:,} values"
-    return per_flag
-
-
 def _parse_strategy(
-    raw: Mapping[str, Any], path: str, problems: Problems, totals: Totals
+    raw: Mapping[str, Any],
+    path: str,
+    problems: Problems,
+    totals: Totals,
+    segments: Mapping[str, Segment],
 ) -> StrategySpec | None:
-    spec = _validate_strategy(raw, path, problems, totals)
+    spec = _validate_strategy(raw, path, problems, totals, segments)
     if spec is not None and not totals.add_programs(spec, path):
         return None
     return spec
 
 
 def _validate_strategy(
-    raw: Mapping[str, Any], path: str, problems: Problems, totals: Totals
+    raw: Mapping[str, Any],
+    path: str,
+    problems: Problems,
+    totals: Totals,
+    segments: Mapping[str, Segment],
 ) -> StrategySpec | None:
     kind = raw.get("type")
     if not isinstance(kind, str):
@@ -274,13 +180,13 @@ def _validate_strategy(
         try:
             when = tuple(WhenModel.model_validate({"when": raw["when"]}).when)
         except ValidationError as exc:
-            problems.extend(_problems(path, exc, problems.room))
+            problems.extend(problems_of(path, exc, problems.room))
             ok = False
     if isinstance(entry, CustomStrategyType):
         try:
             validated = entry.params.model_validate(params)
         except ValidationError as exc:
-            problems.extend(_problems(path, exc, problems.room))
+            problems.extend(problems_of(path, exc, problems.room))
             return None
         kwargs = {name: getattr(validated, name) for name in type(validated).model_fields}
         kwargs.update(validated.model_extra or {})
@@ -295,30 +201,46 @@ def _validate_strategy(
     try:
         strategy = builtin.model_validate(params)
     except ValidationError as exc:
-        problems.extend(_problems(path, exc, problems.room))
+        problems.extend(problems_of(path, exc, problems.room))
         return None
+    if isinstance(strategy, InSegment):
+        segment = segments.get(strategy.name)
+        if segment is None:
+            defined = ", ".join(segments) or "none"
+            problems.append(f"{path}.name: unknown segment {strategy.name!r} (defined: {defined})")
+            return None
+        # The engine compiles the segment into each flag using it: each use counts it again.
+        if not totals.add_counts([segment._counts], path):
+            return None
+        strategy = strategy.bound(segment)
     stored = strategy.model_dump(mode="json", exclude_none=True)
     return StrategySpec(kind, strategy, stored, when) if ok else None
 
 
 def _parse_flag(
-    name: Any, raw: Any, problems: Problems, totals: Totals, nodes: int | None
+    name: Any,
+    raw: Any,
+    problems: Problems,
+    totals: Totals,
+    nodes: int | None,
+    *,
+    segments: Mapping[str, Segment],
 ) -> Flag | None:
     if not isinstance(name, str) or not _FLAG_NAME.fullmatch(name):
-        problems.append(f"flags[{_short(name)}]: flag name must match {FLAG_NAME}")
+        problems.append(f"flags[{short(name)}]: flag name must match {FLAG_NAME}")
         return None
     path = f"flags.{name}"
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        problems.append(f"{path}: must be a mapping of flag settings (or empty), got {_short(raw)}")
+        problems.append(f"{path}: must be a mapping of flag settings (or empty), got {short(raw)}")
         return None
     before = len(problems)
     counted = totals.snapshot()
     try:
         model: FlagModel | None = FlagModel.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_problems(path, exc, problems.room))
+        problems.extend(problems_of(path, exc, problems.room))
         model = None
     # Strategies are checked even when the flag's other keys are wrong, to report everything.
     raw_strategies = raw.get("strategies")
@@ -329,7 +251,8 @@ def _parse_flag(
                 problems.more = problems.more or not problems.halted
                 return None
             if isinstance(raw_strategy, Mapping):
-                spec = _parse_strategy(raw_strategy, f"{path}.strategies[{i}]", problems, totals)
+                where = f"{path}.strategies[{i}]"
+                spec = _parse_strategy(raw_strategy, where, problems, totals, segments)
                 if spec is not None:
                     strategies.append(spec)
     if model is None or len(problems) > before:
@@ -344,6 +267,7 @@ def _parse_flag(
         # the order, and a process must not assign other variants than one reading it back.
         variants=tuple(sorted((model.variants or {}).items())),
         salt=model.salt,
+        prerequisites=tuple(Prerequisite(p.flag, p.variant) for p in model.prerequisites),
         **lifecycle_of(model),
         _counts=None if nodes is None else (nodes, *totals.since(counted)),
     )
@@ -355,6 +279,8 @@ class Base(NamedTuple):
 
     flags: Mapping[str, Flag]
     counts: tuple[int, ...]
+    segments: Mapping[str, Segment]
+    segments_json: bytes  # their canonical JSON: an edit that keeps it keeps them
 
 
 def parse(
@@ -378,6 +304,8 @@ def parse(
             source=source,
         )
     raw_flags = doc.get("flags")
+    if base is not None and not _same_segments(doc.get("segments"), base):
+        base = None  # every flag may read a segment: a new one is a new ruleset
     kept: tuple[int, ...] | None = None
     walk: list[Any] | None = None
     if base is not None and isinstance(raw_flags, Mapping):
@@ -386,7 +314,7 @@ def parse(
             tuple(map(sub, base.counts, map(sum, zip(*gone, strict=True)))) if gone else base.counts
         )
         walk = sorted(raw_flags.keys() & changed, key=str)
-    shape = _check_shape(doc, walk, kept[0] if kept else 0)
+    shape = check_shape(doc, walk, kept[0] if kept else 0)
     if isinstance(shape, str):
         raise RulesetError([f"<document>: {shape}"], source=source)
     problems = Problems()
@@ -394,37 +322,65 @@ def parse(
     try:
         top = DocumentModel.model_validate(doc)
     except ValidationError as exc:
-        problems.extend(_problems("", exc))
+        problems.extend(problems_of("", exc))
         top = None
+    if base is not None and base.segments:
+        segments = dict(base.segments)
+        totals.add_counts([s._counts for s in segments.values()], "segments")
+    else:
+        segments = parse_segments(doc.get("segments"), problems, totals, _parse_strategy)
     flags: dict[str, Flag] = {}
     if base is not None and kept is not None and walk is not None and raw_flags is not None:
         totals.add_counts([kept], "flags")  # a part of a valid ruleset: within every limit
         flags = dict(base.flags)
         for name in changed - raw_flags.keys():
             flags.pop(name, None)
-        added = False
-        for name in walk:
-            if problems.full:
-                problems.more = problems.more or not problems.halted
-                break
-            flag = _parse_flag(name, raw_flags[name], problems, totals, shape.get(name))
-            if flag is not None:
-                added = added or name not in flags
-                flags[name] = flag
+        added = _parse_flags(raw_flags, walk, flags, problems, totals, shape, segments)
         if added or list(flags) != list(raw_flags):  # in the document's order, as read whole
             flags = {name: flags[name] for name in raw_flags if name in flags}
     elif isinstance(raw_flags, Mapping):
-        for name, raw in raw_flags.items():
-            if problems.full:
-                problems.more = problems.more or not problems.halted
-                break
-            flag = _parse_flag(name, raw, problems, totals, shape.get(name))
-            if flag is not None:
-                flags[name] = flag
+        _parse_flags(raw_flags, raw_flags, flags, problems, totals, shape, segments)
+    if not problems:
+        problems.extend(prerequisite_problems(flags))
     if problems or top is None:
         raise problems.error(source)
     counts = None
     if kept is not None and walk is not None:
         new = [c for name in walk if (flag := flags.get(name)) and (c := flag._counts)]
         counts = tuple(map(sum, zip(kept, *new, strict=True)))
-    return Parsed(flags, frozenset(top.test_users), top.unknown, counts)
+    return Parsed(flags, frozenset(top.test_users), top.unknown, counts, segments)
+
+
+def _parse_flags(  # noqa: PLR0917 - the parts of one walk, passed along
+    raw_flags: Mapping[Any, Any],
+    names: Iterable[Any],
+    flags: dict[str, Flag],
+    problems: Problems,
+    totals: Totals,
+    shape: Mapping[Any, int],
+    segments: Mapping[str, Segment],
+) -> bool:
+    """Validate the flags ``names`` of ``raw_flags`` into ``flags``; whether one was new."""
+    added = False
+    for name in names:
+        if problems.full:
+            problems.more = problems.more or not problems.halted
+            break
+        flag = _parse_flag(
+            name, raw_flags[name], problems, totals, shape.get(name), segments=segments
+        )
+        if flag is not None:
+            added = added or name not in flags
+            flags[name] = flag
+    return added
+
+
+def _same_segments(raw: Any, base: Base) -> bool:
+    """Whether a document's ``segments`` are the base's (compared as canonical JSON, in
+    which ``true`` and ``1`` differ)."""
+    if not raw:
+        return not base.segments
+    try:
+        return canonical_json(raw).encode() == base.segments_json
+    except (TypeError, ValueError):
+        return False

@@ -13,9 +13,12 @@ import json
 from importlib import resources
 from typing import Any
 
+from flagware.ruleset.limits import LIMITS
 from flagware.ruleset.parse import FLAG_NAME, DocumentModel, FlagModel, WhenModel
+from flagware.ruleset.segments import SegmentModel
 from flagware.strategies.conditions import Condition
 from flagware.strategies.registry import BUILTIN_STRATEGIES
+from flagware.strategies.segment import SEGMENT_NAME
 
 __all__ = ["json_schema", "shipped_schema"]
 
@@ -60,11 +63,22 @@ def json_schema() -> dict[str, Any]:
     flag = _model_schema(FlagModel, defs)
     flag["properties"]["strategies"]["items"] = {"anyOf": variants}
     defs["Flag"] = flag
+    segment = _model_schema(SegmentModel, defs)
+    segment["properties"]["strategies"]["items"] = {"anyOf": variants}
+    defs["Segment"] = segment
     top = _model_schema(DocumentModel, defs)
     top["properties"]["flags"] = {
         "type": "object",
         "propertyNames": {"pattern": FLAG_NAME},
         "additionalProperties": {"anyOf": [{"$ref": "#/$defs/Flag"}, {"type": "null"}]},
+        "default": {},
+    }
+    top["properties"]["segments"] = {
+        "type": "object",
+        "description": "Named audiences a flag's `segment` strategy refers to.",
+        "propertyNames": {"pattern": SEGMENT_NAME},
+        "additionalProperties": {"$ref": "#/$defs/Segment"},
+        "maxProperties": LIMITS["segments"],
         "default": {},
     }
     return {

@@ -180,3 +180,8 @@ class BuiltinStrategy(Describes, BaseModel):
     @abc.abstractmethod
     def compile(self, salt: str) -> tuple[Piece, ...]:
         """The pieces that must all hold; an empty tuple always holds."""
+
+    def alternatives(self, salt: str) -> tuple[tuple[Piece, ...], ...]:
+        """What the engine indexes: the strategy holds where all the pieces of any one
+        alternative do. One alternative, :meth:`compile`'s, but for a segment."""
+        return (self.compile(salt),)

@@ -24,6 +24,7 @@ from flagware.strategies.base import BuiltinStrategy, Strategy
 from flagware.strategies.everyone import Everyone
 from flagware.strategies.percentage import Percentage
 from flagware.strategies.schedule import Schedule
+from flagware.strategies.segment import InSegment
 
 __all__ = [
     "BUILTIN_STRATEGIES",
@@ -38,7 +39,8 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _RESERVED_PARAMS = frozenset({"type", "when"})
 
 BUILTIN_STRATEGIES: Mapping[str, type[BuiltinStrategy]] = {
-    cls.type_name: cls for cls in (Everyone, Accounts, LastDigit, Percentage, Attribute, Schedule)
+    cls.type_name: cls
+    for cls in (Everyone, Accounts, LastDigit, Percentage, Attribute, Schedule, InSegment)
 }
 
 
