@@ -183,15 +183,75 @@ _test_user_lists = st.lists(st.sampled_from([*TEST_USERS, "a0"]), unique=True)
 _unknown = st.sampled_from(["released", "hidden"])
 
 
+SEGMENT_NAMES = ["s0", "s1", "s2"]
+_segment_count = st.integers(0, 3)
+
+
+@st.composite
+def _segment_docs(draw: st.DrawFn, earlier: list[str]) -> dict[str, Any]:
+    """A segment: strategies, and now and then a reference to an earlier segment."""
+    strategies = draw(st.lists(_strategy_docs(), min_size=1, max_size=3))
+    if earlier and draw(st.booleans()):
+        reference: dict[str, Any] = {"type": "segment", "name": draw(st.sampled_from(earlier))}
+        when = draw(_when_lists)
+        if when:
+            reference["when"] = when
+        strategies.insert(draw(st.integers(0, len(strategies))), reference)
+    return {"strategies": strategies}
+
+
+@st.composite
+def _segment_maps(draw: st.DrawFn) -> dict[str, Any]:
+    names = SEGMENT_NAMES[: draw(_segment_count)]
+    return {name: draw(_segment_docs(names[:i])) for i, name in enumerate(names)}
+
+
+def _with_segments_and_prerequisites(
+    draw: st.DrawFn, flags: dict[str, Any], segments: dict[str, Any]
+) -> None:
+    """Segment references in some flags' strategies, and prerequisites on earlier flags
+    (a variant of one, where it has variants)."""
+    names = list(flags)
+    for i, name in enumerate(names):
+        doc = flags[name]
+        if segments and draw(_one_in_four):
+            reference: dict[str, Any] = {
+                "type": "segment",
+                "name": draw(st.sampled_from(list(segments))),
+            }
+            when = draw(_when_lists)
+            if when:
+                reference["when"] = when
+            doc["strategies"] = [*doc["strategies"], reference]
+        if i and draw(_one_in_four):
+            required = draw(
+                st.lists(st.sampled_from(names[:i]), min_size=1, max_size=2, unique=True)
+            )
+            prerequisites = []
+            for other in required:
+                entry: dict[str, Any] = {"flag": other}
+                variants = flags[other].get("variants")
+                if variants and draw(st.booleans()):
+                    entry["variant"] = draw(st.sampled_from(sorted(variants)))
+                prerequisites.append(entry)
+            doc["prerequisites"] = prerequisites
+
+
 @st.composite
 def ruleset_docs(draw: st.DrawFn) -> dict[str, Any]:
     names = draw(_name_lists)
-    return {
+    flags = {name: draw(flag_docs) for name in names}
+    segments = draw(_segment_maps())
+    _with_segments_and_prerequisites(draw, flags, segments)
+    doc = {
         "schema": 1,
         "test_users": draw(_test_user_lists),
         "unknown": draw(_unknown),
-        "flags": {name: draw(flag_docs) for name in names},
+        "flags": flags,
     }
+    if segments:
+        doc["segments"] = segments
+    return doc
 
 
 # --- accounts --------------------------------------------------------------------------------

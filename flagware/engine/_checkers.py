@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 from mmh3 import mmh3_32_uintdigest
 
+from flagware.engine._gates import closure, requirements_hold, requirements_of
 from flagware.engine._rules import ALWAYS, PERCENT, Kind, Rule
 from flagware.strategies.base import DIGIT, ID, HashCheck, IndexedCondition
 from flagware.strategies.conditions import index_key
 
 if TYPE_CHECKING:
     from flagware.account import Account
+    from flagware.ruleset import Flag
 
 __all__ = ["Check", "Checkers", "flag_check"]
 
@@ -230,16 +232,43 @@ class Checkers(dict[str, Check]):
     threads compiles a flag twice, to the same checker.
     """
 
-    __slots__ = ("_kinds", "_unknown")
+    __slots__ = ("_flags", "_kinds", "_unknown")
 
-    def __init__(self, kinds: _Kinds, unknown_released: bool) -> None:
+    def __init__(
+        self, kinds: _Kinds, unknown_released: bool, flags: Mapping[str, Flag] | None = None
+    ) -> None:
         super().__init__()
         self._kinds = kinds
         self._unknown = _on if unknown_released else _off
+        self._flags = flags or {}
 
     def __missing__(self, name: str) -> Check:
         kinds = self._kinds.get(name)
         if kinds is None:
             return self._unknown
-        check = self[name] = flag_check(kinds)
+        flag = self._flags.get(name)
+        if flag is not None and flag.prerequisites:
+            check = self[name] = self._gated(name)
+        else:
+            check = self[name] = flag_check(kinds)
+        return check
+
+    def _gated(self, name: str) -> Check:
+        """A flag with prerequisites: the flags it depends on, each once and before the
+        flags requiring it, then its own rules, unless a prerequisite failed."""
+        flags, kinds = self._flags, self._kinds
+        steps = tuple(
+            (each, flag_check(kinds.get(each, {})), requirements_of(flags[each], flags))
+            for each in closure([name], flags)
+        )
+
+        def check(account: Account, at: float) -> bool:
+            on: dict[str, bool] = {}
+            lookup = on.__getitem__
+            for each, own, requirements in steps:
+                on[each] = (
+                    not requirements or requirements_hold(requirements, lookup, account)
+                ) and own(account, at)
+            return on[name]
+
         return check

@@ -35,6 +35,7 @@ from mmh3 import mmh3_32_uintdigest
 
 from flagware.engine import _tables
 from flagware.engine._checkers import Checkers
+from flagware.engine._gates import apply_gates, gates_of
 from flagware.engine._rules import ALWAYS, LOOSE, PERCENT, Kind, Rule, compile_flag, kinds_of
 from flagware.engine._tables import (
     Combined,
@@ -109,12 +110,14 @@ class Plan:
         else:
             self._update(previous, changed)
         self._publish()
-        self.checks = Checkers(self._kinds, ruleset.unknown == "released")
+        self.gates = gates_of(flags)
+        """The flags with prerequisites, each after those it requires (``_gates``)."""
+        self.checks = Checkers(self._kinds, ruleset.unknown == "released", flags)
         """Flag name -> its checker, for reading one flag (compiled on first use)."""
         if previous is not None and changed is not None:  # unchanged flags keep theirs
             self.checks.update(previous.checks)
-            for name in changed:
-                self.checks.pop(name, None)
+            for name in chain(changed, (name for name, _ in self.gates)):
+                self.checks.pop(name, None)  # a gated flag's checker reads other flags
 
     def _update(self, previous: Plan, changed: list[str]) -> None:
         """Recompile the changed flags; rebuild (or patch) only the indexes they are in."""
@@ -212,7 +215,7 @@ class Plan:
         if known:
             released.update(known)  # the loops below skip a flag already in ``released``
         id_bytes = account.id.encode("utf-8", "surrogatepass")
-        rollouts = b""
+        rollouts: bytes | bytearray = b""
         if self.pct_flags:
             hashes = map(mmh3_32_uintdigest, repeat(id_bytes), self.pct_seeds)
             rollouts = bytes(map(lt, hashes, self.pct_thresholds))
@@ -259,6 +262,9 @@ class Plan:
         if known:
             defined = self.defined
             released.difference_update([n for n, on in known.items() if not on or n not in defined])
+        if self.gates:
+            rollouts = bytearray(rollouts)
+            apply_gates(self.gates, released, rollouts, self.pct_positions, account)
         if rollouts:
             return Released(released, rollouts, self.pct_positions, self.pct_flags)
         return released
@@ -274,12 +280,14 @@ class Plan:
         return self.checks[name](account, at)
 
     def _released_anonymous(self, at: float) -> Container[str]:
-        if not self.anonymous:
+        if not self.anonymous and not self.gates:
             return self.always
         released = set(self.always)
         for rule in self.anonymous:
             if all(r.check(None, at) for r in rule.residuals):
                 released.add(rule.flag)
+        if self.gates:
+            apply_gates(self.gates, released, bytearray(), {}, None)
         return released
 
 
@@ -296,7 +304,7 @@ class Released:
     def __init__(
         self,
         names: set[str],
-        rollouts: bytes,
+        rollouts: bytes | bytearray,
         positions: dict[str, int],
         flags: tuple[str, ...],
     ) -> None:

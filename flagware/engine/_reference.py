@@ -32,6 +32,17 @@ def decide(
     ``test_user`` treats the account as a test user even if the ruleset does not list it
     (the application identified it as one).
     """
+    return _decide(ruleset, name, account, now, test_user, {})
+
+
+def _decide(  # noqa: PLR0917 - decide's arguments, and what the prerequisites found
+    ruleset: Ruleset,
+    name: str,
+    account: Account | None,
+    now: float,
+    test_user: bool,
+    seen: dict[str, bool],
+) -> tuple[bool, str]:
     flag = ruleset.flags.get(name)
     if flag is None:
         return ruleset.unknown == "released", f"not in ruleset: unknown={ruleset.unknown}"
@@ -39,6 +50,21 @@ def decide(
         return False, "kill switch: enabled is false"
     if account is not None and (test_user or account.id in ruleset.test_users):
         return True, "test user"
+    for i, required in enumerate(flag.prerequisites):
+        if required.flag not in ruleset.flags:  # only in a Ruleset built by hand
+            return False, f"prerequisite {required.flag} is not defined (prerequisites[{i}])"
+        on = seen.get(required.flag)
+        if on is None:  # each flag once, however many flags require it
+            on = seen[required.flag] = _decide(ruleset, required.flag, account, now, False, seen)[0]
+        if not on:
+            return False, f"prerequisite {required.flag} is off (prerequisites[{i}])"
+        if required.variant is not None:
+            variant = variant_for(ruleset.flags[required.flag], account)
+            if variant != required.variant:
+                return False, (
+                    f"prerequisite {required.flag} is variant {variant}, not "
+                    f"{required.variant} (prerequisites[{i}])"
+                )
     for i, spec in enumerate(flag.strategies):
         if spec_matches(spec, flag, account, now):
             return True, f"strategy {spec.type} matched (strategies[{i}])"
