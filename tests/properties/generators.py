@@ -33,6 +33,11 @@ KEYS = [
     "expires",
     "strategies",
     "variants",
+    "segments",
+    "prerequisites",
+    "flag",
+    "variant",
+    "name",
     "type",
     "ids",
     "digits",
@@ -282,16 +287,49 @@ _test_user_lists = st.lists(account_id, max_size=3)
 _policies = st.sampled_from(["released", "hidden"])
 
 
+_segment_lists = st.lists(strategy_entries, min_size=1, max_size=2)
+_segment_names = st.sampled_from(["beta_customers", "eu", "s.1"])
+_segment_maps = st.dictionaries(_segment_names, _segment_lists, max_size=2)
+
+
+@st.composite
+def _segments_and_prerequisites(draw: st.DrawFn, doc: dict[str, Any]) -> None:
+    """Segments (the second may use the first), referenced from some flags; and flags
+    requiring earlier flags, or a variant of one."""
+    drawn = draw(_segment_maps)
+    segments: dict[str, Any] = {}
+    for name, strategies in drawn.items():
+        uses = [{"type": "segment", "name": next(iter(segments))}] if segments else []
+        segments[name] = {"strategies": [*strategies, *uses[: draw(st.integers(0, 1))]]}
+    if segments:
+        doc["segments"] = segments
+    names = list(doc["flags"])
+    for i, name in enumerate(names):
+        flag = doc["flags"][name]
+        if segments and draw(_chance) == 0:
+            reference = {"type": "segment", "name": draw(st.sampled_from(list(segments)))}
+            flag["strategies"] = [*flag["strategies"], reference]
+        if i and draw(_chance) == 0:
+            other = draw(st.sampled_from(names[:i]))
+            entry: dict[str, Any] = {"flag": other}
+            variants = doc["flags"][other].get("variants")
+            if variants and draw(st.booleans()):
+                entry["variant"] = draw(st.sampled_from(sorted(variants)))
+            flag["prerequisites"] = [entry]
+
+
 @st.composite
 def _valid_documents(draw: st.DrawFn) -> dict[str, Any]:
     doc: dict[str, Any] = {"flags": draw(_flag_maps)}
-    tops = draw(st.integers(0, 7))  # which optional top-level keys: a bit each
+    tops = draw(st.integers(0, 15))  # which optional top-level keys: a bit each
     if tops & 1:
         doc["schema"] = 1
     if tops & 2:
         doc["test_users"] = draw(_test_user_lists)
     if tops & 4:
         doc["unknown"] = draw(_policies)
+    if tops & 8:
+        draw(_segments_and_prerequisites(doc))
     return doc
 
 

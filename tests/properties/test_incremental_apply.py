@@ -35,6 +35,7 @@ def edited(before: Ruleset, other: dict[str, Any], actions: list[str], top: bool
     if top:
         doc["test_users"] = other.get("test_users", [])
         doc["unknown"] = other.get("unknown", "released")
+        doc["segments"] = other.get("segments", {})
     return doc
 
 
@@ -78,10 +79,17 @@ def test_a_reread_edit_is_the_cold_read(
     raw = cold._canonical.data
     warm = parse_text(raw, previous=before)
     assert warm == cold
-    assert warm._canonical == assemble(warm.flags, warm.test_users, warm.unknown)
+    assert warm._canonical == assemble(
+        warm.flags, warm.test_users, warm.unknown, warm._segments_json
+    )
     assert list(warm.flags) == list(parse_text(raw).flags)
+    kept = warm._segments_json == before._segments_json  # new segments: every flag read again
     for name, flag in warm.flags.items():  # unchanged flags are kept, not read again
-        if before.flags.get(name) is not None and before.flags[name]._canonical == flag._canonical:
+        if (
+            kept
+            and before.flags.get(name) is not None
+            and before.flags[name]._canonical == flag._canonical
+        ):
             assert flag is before.flags[name]
     same_flags(Engine(warm, previous=Engine(before)), Engine(parse_text(raw)), people)
 
@@ -116,7 +124,9 @@ def test_a_drafted_edit_is_the_cold_read(first: dict[str, Any], data: st.DataObj
     cold = Ruleset.from_dict(draft)
     warm = before._edited(draft, changed)
     assert warm == cold
-    assert warm._canonical == assemble(warm.flags, warm.test_users, warm.unknown)
+    assert warm._canonical == assemble(
+        warm.flags, warm.test_users, warm.unknown, warm._segments_json
+    )
     assert warm._base is not None
     assert cold._base is not None
     assert warm._base.counts == cold._base.counts  # the limits see what a cold read counts
