@@ -9,6 +9,7 @@
      ├── NoFlagContext (also LookupError)    flags were read outside a request or use_flags()
      ├── NotFound (also KeyError)            a name the ruleset or its history does not hold
      │    ├── UnknownFlag                    no flag of that name (``store.delete_flag``, ...)
+     │    ├── UnknownSegment                 no segment of that name (``delete_segment``)
      │    └── UnknownVersion                 no recorded version of that number (``restore``)
      └── StoreError                          a store could not load or save a ruleset
           ├── StoreUnavailable               its backend cannot be reached: retry later
@@ -31,6 +32,7 @@ __all__ = [
     "StoreUnavailable",
     "StrategyRegistrationError",
     "UnknownFlag",
+    "UnknownSegment",
     "UnknownVersion",
     "VersionConflict",
     "WriteContention",
@@ -130,6 +132,14 @@ class UnknownFlag(NotFound):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"no flag named {name!r}")
+        self.name = name
+
+
+class UnknownSegment(NotFound):
+    """The ruleset has no segment of this name; ``name`` holds it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no segment named {name!r}")
         self.name = name
 
 

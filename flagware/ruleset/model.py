@@ -144,6 +144,8 @@ class Ruleset:
             flags[name] = copy_document(shared[name])
             views[name] = _COPIED  # in no draft: a touched flag counts as changed, kept or not
         draft = {**self._doc, "test_users": list(self._doc["test_users"]), "flags": flags}
+        if "segments" in draft:  # few and small: a copy, which an edit may change in place
+            draft["segments"] = copy_document(draft["segments"])
         return draft, views
 
     @staticmethod

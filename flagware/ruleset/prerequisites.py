@@ -94,13 +94,15 @@ def prerequisite_problems(flags: Mapping[str, Flag]) -> list[str]:
     if problems:
         return problems
     # Depth-first, remembering each flag's longest chain; a flag met again while still on
-    # the path closes a cycle.
+    # the path closes a cycle. The flags of a walk that found a problem are not walked
+    # again: a cycle, or a chain too long, is reported once.
     chain: dict[str, int] = {}
+    bad: set[str] = set()
     for start in gated:
         path: list[str] = []
-        on_path: set[str] = set()
-        problem = _walk(start, gated, chain, path, on_path)
-        if problem is not None and problem not in problems:
+        problem = _walk(start, gated, chain, path, bad)
+        bad.update(path)
+        if problem:
             problems.append(problem)
     return problems
 
@@ -110,11 +112,14 @@ def _walk(
     gated: Mapping[str, tuple[Prerequisite, ...]],
     chain: dict[str, int],
     path: list[str],
-    on_path: set[str],
+    bad: set[str],
 ) -> str | None:
-    """Fill ``chain[name]`` (the flags in its longest chain), or say what is wrong; never
-    deeper than :data:`MAX_CHAIN`, so a hostile chain of 50,000 flags costs no recursion."""
-    if name in on_path:
+    """Fill ``chain[name]`` (the flags in its longest chain), or say what is wrong (``""``
+    if it was said already); never deeper than :data:`MAX_CHAIN`, so a hostile chain of
+    50,000 flags costs no recursion."""
+    if name in bad:
+        return ""
+    if name in path:
         cycle = [*path[path.index(name) :], name]
         first = cycle[0]
         i = next(i for i, p in enumerate(gated[first]) if p.flag == cycle[1])
@@ -124,15 +129,13 @@ def _walk(
     known = chain.get(name)
     if known is None and len(path) < MAX_CHAIN:
         path.append(name)
-        on_path.add(name)
         longest = 0
         for p in gated.get(name, ()):
-            problem = _walk(p.flag, gated, chain, path, on_path)
+            problem = _walk(p.flag, gated, chain, path, bad)
             if problem is not None:
                 return problem
             longest = max(longest, chain[p.flag])
         path.pop()
-        on_path.discard(name)
         known = chain[name] = longest + 1
     if known is None or len(path) + known > MAX_CHAIN:
         return (

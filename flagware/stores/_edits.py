@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from flagware.errors import RulesetError, UnknownFlag, UnknownVersion
+from flagware.errors import RulesetError, UnknownFlag, UnknownSegment, UnknownVersion
 from flagware.ruleset import Ruleset
 from flagware.ruleset.load import RulesetLike
 from flagware.stores.audit import Change
@@ -65,6 +65,29 @@ class Edits(abc.ABC):
             del doc["flags"][name]
 
         return self.update(change, actor=actor, action="delete_flag", touching=(name,))
+
+    def set_segment(
+        self, name: str, segment: Mapping[str, Any], *, actor: str | None = None
+    ) -> Commit:
+        """Add or replace one segment (``{"strategies": [...]}``); every flag using it
+        follows at once."""
+
+        def change(doc: dict[str, Any]) -> None:
+            doc["segments"] = {**(doc.get("segments") or {}), name: copy.deepcopy(dict(segment))}
+
+        return self.update(change, actor=actor, action="set_segment", touching=())
+
+    def delete_segment(self, name: str, *, actor: str | None = None) -> Commit:
+        """Remove one segment; UnknownSegment if absent, RulesetError if a flag uses it."""
+
+        def change(doc: dict[str, Any]) -> None:
+            segments = dict(doc.get("segments") or {})
+            if name not in segments:
+                raise UnknownSegment(name)
+            del segments[name]
+            doc["segments"] = segments
+
+        return self.update(change, actor=actor, action="delete_segment", touching=())
 
     def set_enabled(self, name: str, enabled: bool, *, actor: str | None = None) -> Commit:
         """Flip a flag's kill switch (``enabled: false`` is off for everyone)."""
