@@ -73,7 +73,8 @@ def test_a_reread_edit_is_the_cold_read(
     if refused is not None:
         with pytest.raises(RulesetError) as also:
             parse_text(canonical_json(doc).encode(), previous=before)
-        assert also.value.problems == refused.problems
+        # The same problems; a canonical text lists its flags in name order.
+        assert set(also.value.problems) == set(refused.problems)
         return
     cold = Ruleset.from_dict(doc)
     raw = cold._canonical.data
