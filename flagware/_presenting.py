@@ -72,7 +72,10 @@ def rollout_summary(flag: Flag) -> str:
         return "off for everyone (kill switch)"
     if not flag.strategies:
         return "test users only"
-    return "; ".join(strategy_summary(s) for s in flag.strategies)
+    audience = "; ".join(strategy_summary(s) for s in flag.strategies)
+    if flag.prerequisites:
+        return f"where {', '.join(p.describe() for p in flag.prerequisites)}: {audience}"
+    return audience
 
 
 def _plain_numbers(value: Any) -> Any:

@@ -22,6 +22,7 @@ from flagware.admin.flag_pages import FlagPages
 from flagware.admin.forms import BadInput
 from flagware.admin.guard import Guard
 from flagware.admin.history_pages import HistoryPages
+from flagware.admin.segment_pages import SegmentPages
 from flagware.errors import StoreError
 from flagware.stores.store import Store
 
@@ -30,7 +31,7 @@ __all__ = ["admin_app"]
 _HERE = Path(__file__).parent
 
 
-class _Panel(FlagPages, HistoryPages, AccountPages):
+class _Panel(FlagPages, HistoryPages, AccountPages, SegmentPages):
     """Every page of the panel."""
 
 
@@ -77,6 +78,9 @@ def admin_app(
         Route("/flags/{name}/delete", panel.delete_flag, methods=["POST"], name="delete_flag"),
         Route("/test-users", panel.test_users, name="test_users"),
         Route("/test-users", panel.change_test_users, methods=["POST"], name="change_test_users"),
+        Route("/segments", panel.segments, name="segments"),
+        Route("/segments", panel.save_segment, methods=["POST"], name="save_segment"),
+        Route("/segments/delete", panel.delete_segment, methods=["POST"], name="delete_segment"),
         Route("/history", panel.history_page, name="history"),
         # Not {version:int}: its int() fails (a 500) on 5,000 digits; the page reads it.
         Route("/history/{version}", panel.change_page, name="change"),

@@ -12,7 +12,18 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from flagware.cli import audit, evaluate, flags, lint, rules, serve, stale, tokens, users
+from flagware.cli import (
+    audit,
+    evaluate,
+    flags,
+    lint,
+    rules,
+    segments,
+    serve,
+    stale,
+    tokens,
+    users,
+)
 from flagware.cli.connect import install_log_handler
 from flagware.cli.errors import ConfigError, Refused, Unavailable, problems_text
 from flagware.cli.settings import Settings, default_actor
@@ -150,6 +161,7 @@ for command in (
     evaluate.evaluate,
     lint.lint,
     users.test_users,
+    segments.segments,
     audit.history,
     audit.restore,
     stale.stale,
