@@ -196,3 +196,53 @@ def test_a_stored_text_that_is_not_canonical_is_read_whole(
     assert follower.version == 50
     assert follower.ruleset() == Ruleset.from_dict(doc)
     assert follower.engine().evaluate_all(Account("acct-7")).is_enabled("list")
+
+
+def test_a_follower_applies_a_segment_change_to_every_flag_using_it(
+    open_store: Callable[..., RedisStore],
+) -> None:
+    doc = {
+        **DOC,
+        "segments": {
+            "nl": {
+                "strategies": [
+                    {"type": "attribute", "attribute": "country", "op": "eq", "values": ["NL"]}
+                ]
+            }
+        },
+    }
+    doc["flags"] = {
+        **DOC["flags"],
+        "seg_a": {"strategies": [{"type": "segment", "name": "nl"}]},
+        "seg_b": {
+            "strategies": [{"type": "segment", "name": "nl"}],
+            "prerequisites": [{"flag": "seg_a"}],
+        },
+    }
+    writer = open_store()
+    writer.save(doc)
+    follower = open_store()
+    wait_for(lambda: follower.version == writer.version)
+    engine = follower.engine()
+    de = next(a for a in PEOPLE if a.attributes["country"] == "DE")
+    assert not engine.is_released_to("seg_b", de)  # compiled checkers, which must not outlive it
+    writer.set_segment(
+        "nl",
+        {
+            "strategies": [
+                {"type": "attribute", "attribute": "country", "op": "eq", "values": ["DE"]}
+            ]
+        },
+    )
+    wait_for(lambda: follower.version == writer.version)
+    after = follower.engine()
+    assert after.ruleset == writer.ruleset()
+    assert after.is_released_to("seg_a", de)
+    assert after.is_released_to("seg_b", de)
+    assert values(after) == values(Engine(Ruleset.from_dict(after.ruleset.to_dict())))
+    writer.set_flag("list", {"strategies": [{"type": "accounts", "ids": ["acct-4"]}]})
+    wait_for(lambda: follower.version == writer.version)
+    assert follower.ruleset().flags["seg_b"] is after.ruleset.flags["seg_b"]  # kept: same segments
+    assert values(follower.engine()) == values(
+        Engine(Ruleset.from_dict(follower.ruleset().to_dict()))
+    )
