@@ -41,7 +41,7 @@ from flagware.ruleset.prerequisites import (
     prerequisite_problems,
 )
 from flagware.ruleset.segments import Segment, parse_segments
-from flagware.strategies.base import BuiltinStrategy
+from flagware.strategies.base import BuiltinStrategy, listed
 from flagware.strategies.conditions import Condition
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
 from flagware.strategies.segment import InSegment
@@ -206,7 +206,7 @@ def _validate_strategy(
     if isinstance(strategy, InSegment):
         segment = segments.get(strategy.name)
         if segment is None:
-            defined = ", ".join(segments) or "none"
+            defined = listed(sorted(segments)) or "none"
             problems.append(f"{path}.name: unknown segment {strategy.name!r} (defined: {defined})")
             return None
         # The engine compiles the segment into each flag using it: each use counts it again.
