@@ -103,11 +103,20 @@ def compile_flag(flag: Flag) -> tuple[Rule, ...]:
 
 def kinds_of(rules: tuple[Rule, ...]) -> dict[Kind, tuple[Rule, ...]]:
     """A flag's rules by the part of the plan each goes in; a constant rule makes the
-    others moot (the flag is on for everyone)."""
+    others moot (the flag is on for everyone).
+
+    The rollout index keeps one hash per flag, the widest, which is right for rollouts
+    that share a salt: a rollout salted otherwise (a segment's) goes with the loose rules.
+    """
     by_kind: dict[Kind, list[Rule]] = {}
     for rule in rules:
         kind = rule.kind
         if kind == ALWAYS:
             return {ALWAYS: (rule,)}
         by_kind.setdefault(kind, []).append(rule)
+    rollouts = by_kind.get(PERCENT)
+    if rollouts and len({r.hashes[0].seed for r in rollouts}) > 1:
+        seed = rollouts[0].hashes[0].seed
+        by_kind[PERCENT] = [r for r in rollouts if r.hashes[0].seed == seed]
+        by_kind.setdefault(LOOSE, []).extend(r for r in rollouts if r.hashes[0].seed != seed)
     return {kind: tuple(members) for kind, members in by_kind.items()}

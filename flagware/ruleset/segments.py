@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from flagware.ruleset._problems import problems_of, short
 from flagware.ruleset.documents import canonical_json, copy_document
 from flagware.ruleset.limits import LIMITS
-from flagware.strategies.calling import alternatives_of, hashes_as_checks
+from flagware.strategies.calling import alternatives_of
 from flagware.strategies.segment import SEGMENT_NAME
 
 if TYPE_CHECKING:
@@ -69,14 +69,9 @@ class Segment:
     @cached_property
     def alternatives(self) -> tuple[tuple[Piece, ...], ...]:
         """The segment as the engine compiles it: it holds where all the pieces of one
-        alternative do. Rollout hashes are checks (not indexed rollouts) because the
-        engine's rollout index assumes the flag's own salt."""
+        alternative do (its rollouts hashed with the segment's salt)."""
         salt = self.rollout_salt
-        return tuple(
-            hashes_as_checks(pieces)
-            for spec in self.strategies
-            for pieces in alternatives_of(spec, salt)
-        )
+        return tuple(pieces for spec in self.strategies for pieces in alternatives_of(spec, salt))
 
     def to_dict(self) -> dict[str, Any]:
         """The segment's document form, defaults left out."""

@@ -12,15 +12,13 @@ import logging
 import weakref
 from typing import TYPE_CHECKING
 
-from mmh3 import mmh3_32_uintdigest
-
-from flagware.strategies.base import BuiltinStrategy, HashCheck, Piece, Residual, Strategy
+from flagware.strategies.base import BuiltinStrategy, Piece, Residual, Strategy
 
 if TYPE_CHECKING:
     from flagware.account import Account
     from flagware.ruleset.flag import StrategySpec
 
-__all__ = ["alternatives_of", "call_custom", "entry_matches", "hashes_as_checks"]
+__all__ = ["alternatives_of", "call_custom", "entry_matches"]
 
 logger = logging.getLogger("flagware")
 _failed: weakref.WeakSet[Strategy] = weakref.WeakSet()
@@ -84,19 +82,3 @@ def alternatives_of(spec: StrategySpec, salt: str) -> tuple[tuple[Piece, ...], .
     if isinstance(strategy, BuiltinStrategy):
         return tuple((*pieces, *when) for pieces in strategy.alternatives(salt))
     return ((_custom_residual(strategy), *when),)
-
-
-def _hash_check(seed: int, threshold: int) -> Residual:
-    def check(account: Account | None, now: float) -> bool:
-        if account is None:
-            return False
-        return mmh3_32_uintdigest(account.id.encode("utf-8", "surrogatepass"), seed) < threshold
-
-    return Residual(check)
-
-
-def hashes_as_checks(pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
-    """``pieces`` with each rollout hash made a residual check (same answer, not indexed)."""
-    return tuple(
-        _hash_check(p.seed, p.threshold) if isinstance(p, HashCheck) else p for p in pieces
-    )
