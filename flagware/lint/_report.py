@@ -48,7 +48,7 @@ class Report:
     """What :func:`check` found."""
 
     undefined: tuple[Finding, ...]
-    unused: tuple[str, ...]  # defined, never read: candidates for removal
+    unused: tuple[str, ...]  # defined, never read nor required: candidates for removal
     dynamic: tuple[Reference, ...]  # names the scan could not resolve
     skipped: tuple[Skipped, ...]
     files: int
@@ -122,9 +122,11 @@ def check(scan: Scan, ruleset: Ruleset) -> Report:
         for name, refs in sorted(by_name.items())
         if name not in defined
     )
+    # A flag other flags require is in use, read by the code or not.
+    required = {p.flag for flag in defined.values() for p in flag.prerequisites}
     return Report(
         undefined=undefined,
-        unused=tuple(name for name in names if name not in by_name),
+        unused=tuple(name for name in names if name not in by_name and name not in required),
         dynamic=tuple(dynamic),
         skipped=scan.skipped,
         files=scan.files,

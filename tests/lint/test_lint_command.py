@@ -66,6 +66,15 @@ def test_the_report_names_the_typo_the_unused_flags_and_the_dynamic_name(project
     assert report.counts() == {"undefined": 1, "unused": 2, "dynamic": 1}
 
 
+def test_a_flag_another_flag_requires_is_not_unused(project: Path) -> None:
+    flags = {
+        **RULES["flags"],
+        "dark_mode": {**RULES["flags"]["dark_mode"], "prerequisites": [{"flag": "new_checkout"}]},
+    }
+    report = check(scan([project / "src"]), Ruleset.from_dict({**RULES, "flags": flags}))
+    assert report.unused == ("old_search",)
+
+
 def test_under_unknown_hidden_an_undefined_flag_is_off(project: Path) -> None:
     ruleset = Ruleset.from_dict({**RULES, "unknown": "hidden"})
     (typo,) = check(scan([project / "src"]), ruleset).undefined
