@@ -166,6 +166,8 @@ def stale_flags(
     ruleset = store.ruleset()
     history: list[Change] | None = None
     found: list[StaleFlag] = []
+    # Read by other flags even if no code reads it: not unused.
+    required = {p.flag for flag in ruleset.flags.values() for p in flag.prerequisites}
     for name in sorted(ruleset.flags):
         flag = ruleset.flags[name]
         if flag.permanent:
@@ -174,6 +176,8 @@ def stale_flags(
         if flag.expires is not None and flag.expires <= today:
             reasons.append(("expired", f"expired on {flag.expires}", _day_start(flag.expires)))
         state = _state(flag._document)
+        if state == "on" and flag.prerequisites:
+            state = None  # on only as far as its prerequisites are, which are judged on their own
         if state is not None:
             if history is None:
                 history = store.history(limit=history_limit)
@@ -183,7 +187,7 @@ def stale_flags(
                 verb = "on for everyone" if state == "on" else "off for everyone"
                 kind: Reason = "fully_on" if state == "on" else "fully_off"
                 reasons.append((kind, f"{verb} for {held} days", since))
-        if seen:
+        if seen and name not in required:
             last = seen.get(name)
             if last is not None and last <= cutoff:
                 reasons.append(("unused", f"no exposure in {int((at - last) // _DAY)} days", last))

@@ -118,6 +118,19 @@ def test_given_last_seen_replaces_the_store_s(store: RedisStore) -> None:
     assert {s.name for s in found if s.reason == "unused"} == {"recent_on", "never_read", "expired"}
 
 
+def test_a_required_flag_is_not_unused_and_a_gated_one_not_fully_on(store: RedisStore) -> None:
+    doc = copy.deepcopy(V1)
+    doc["flags"]["gate"] = {"strategies": HALF, "created": "2025-01-01"}
+    doc["flags"]["old_on"]["prerequisites"] = [{"flag": "gate"}]
+    store.save(doc, actor="seed")
+    now = store.history(limit=1)[0].at + 40 * DAY
+    found = _reasons(stale_flags(store, days=30, now=now, last_seen={"rolling": now}))
+    assert ("never_read", "unused") in found
+    assert ("gate", "unused") not in found  # old_on requires it
+    assert ("old_on", "fully_on") not in found  # on only where gate is
+    assert ("old_full_percent", "fully_on") in found
+
+
 def test_negative_days_are_refused(store: RedisStore) -> None:
     store.save(V1)
     with pytest.raises(ValueError, match="negative"):
