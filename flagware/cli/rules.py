@@ -82,6 +82,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                 "valid": ruleset is not None,
                 "flags": len(ruleset.flags) if ruleset else None,
                 "test_users": len(ruleset.test_users) if ruleset else None,
+                "segments": len(ruleset.segments) if ruleset else None,
                 "problems": problems,
                 "more_problems": more,
             }
@@ -91,7 +92,9 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
     else:
         for path, result in zip(files, results, strict=True):
             if result["valid"]:
-                echo(f"{path}: ok ({result['flags']} flags, {result['test_users']} test users)")
+                segments = f", {result['segments']} segments" if result["segments"] else ""
+                counts = f"{result['flags']} flags, {result['test_users']} test users{segments}"
+                echo(f"{path}: ok ({counts})")
             else:
                 problems = cast("list[str]", result["problems"])
                 echo(problem_report(path, problems, bool(result["more_problems"])))

@@ -78,3 +78,16 @@ def test_a_gated_flag_says_what_it_waits_for(cli: Cli, live: Live) -> None:
     )
     off = json.loads(cli("eval", "--account", "acct-2", "--json").stdout)
     assert off["flags"]["banner"]["reason"] == "prerequisite checkout is off (prerequisites[0])"
+
+
+def test_validate_counts_segments_and_names_a_bad_one(cli: Cli, tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(DOC), encoding="utf-8")
+    result = cli("validate", str(good))
+    assert result.stdout.strip() == f"{good}: ok (2 flags, 0 test users, 2 segments)"
+    bad = tmp_path / "bad.json"
+    broken = {**DOC, "segments": {"beta": {"strategies": [{"type": "segment", "name": "beta"}]}}}
+    bad.write_text(json.dumps(broken), encoding="utf-8")
+    refused = cli("validate", str(bad))
+    assert refused.returncode == 1
+    assert "segments.beta.strategies[0].name: segments form a cycle: beta -> beta" in refused.stdout
