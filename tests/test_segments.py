@@ -209,6 +209,14 @@ def test_a_bad_segment_is_refused_at_its_path(
     assert any(p.startswith(f"{path}:") and words in p for p in found), found
 
 
+def test_a_segment_that_is_not_a_mapping_is_refused_where_it_is_used_too() -> None:
+    uses = {"strategies": [{"type": "everyone"}, segment_use("broken")]}
+    assert problems(doc_with({"broken": None, "eu": uses})) == [
+        "segments.broken: must be a mapping with `strategies`",
+        "segments.eu.strategies[1].name: unknown segment 'broken' (defined: none)",
+    ]
+
+
 def test_every_use_of_a_segment_counts_towards_the_limits() -> None:
     big = {"strategies": [{"type": "last_digit", "digits": [d % 10]} for d in range(100)]}
     doc = doc_with(

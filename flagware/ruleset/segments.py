@@ -100,14 +100,16 @@ def referenced_segments(raw_strategies: Any) -> list[tuple[int, str]]:
 def _order(raw: Mapping[str, Any], problems: Problems) -> list[str]:
     """The segment names with each after those it references; a cycle is a problem, and
     its segments are left out."""
+    bodies = {name: body for name, body in raw.items() if isinstance(body, Mapping)}
+    # A reference to a segment that is not there (or not a mapping) is the referencing
+    # strategy's problem, reported when it is validated.
     references = {
         name: [
             (i, target)
             for i, target in referenced_segments(body.get("strategies"))
-            if target in raw
+            if target in bodies
         ]
-        for name, body in raw.items()
-        if isinstance(body, Mapping)
+        for name, body in bodies.items()
     }
     done: dict[str, bool] = {}  # name -> whether it can be parsed
     order: list[str] = []
