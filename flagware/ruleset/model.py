@@ -88,10 +88,11 @@ class Ruleset:
         )
         if parsed.counts is None:  # the segments changed: read whole
             return ruleset
-        # Counted from the base's: no walk over every flag.
+        # Counted from the base's: no walk over every flag; the segments are the base's.
         ruleset.__dict__["_base"] = Base(
             ruleset.flags, parsed.counts, ruleset.segments, base.segments_json
         )
+        ruleset.__dict__["_segments_json"] = base.segments_json
         if "_canonical" in self.__dict__:  # spliced from this one's, if it was ever made
             canonical = reassemble(
                 self._canonical,
