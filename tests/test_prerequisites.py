@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import flagware
 from flagware import Account, Engine, MemoryStore, Ruleset, RulesetError
 from flagware.engine import _reference as reference
 from flagware.ruleset.prerequisites import MAX_CHAIN, MAX_PREREQUISITES
@@ -121,6 +122,34 @@ def test_anonymous_requests_follow_prerequisites() -> None:
     assert anonymous["on_x"] is True  # an anonymous request gets the first variant
     assert anonymous["on_y"] is False
     assert anonymous["gated_off"] is False
+
+
+class FirstCallOnly(flagware.Strategy):
+    """On for the first call only: what a lazy FlagSet answered must stay its answer."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def matches(self, account: Account) -> bool:
+        self.calls += 1
+        return self.calls == 1
+
+
+def test_a_lazy_flagset_keeps_a_gated_flags_first_answer() -> None:
+    flagware.register_strategy("prerequisites_test_first_call")(FirstCallOnly)
+    try:
+        doc = {
+            "flags": {
+                "base": {"strategies": [{"type": "prerequisites_test_first_call"}]},
+                "gated": requires("base"),
+            }
+        }
+        engine = Engine(Ruleset.from_dict(doc))
+        flags = engine.evaluate_all(PEOPLE[0], lazy=True)
+        assert flags["gated"] is True  # its checker asked base first: on
+        assert flags.as_dict()["gated"] is True  # the plan does not take it back out
+    finally:
+        flagware.unregister_strategy("prerequisites_test_first_call")
 
 
 def test_an_edit_of_a_prerequisite_reaches_its_dependents() -> None:

@@ -11,6 +11,7 @@ import pytest
 from flagware import Account, Engine, MemoryStore, Ruleset, RulesetError, UnknownSegment
 from flagware.engine import _reference as reference
 from flagware.ruleset import parse_text
+from flagware.ruleset.segments import MAX_NESTING
 from flagware.strategies import BUILTIN_STRATEGIES
 from flagware.strategies.segment import InSegment
 
@@ -215,6 +216,17 @@ def test_a_segment_that_is_not_a_mapping_is_refused_where_it_is_used_too() -> No
         "segments.broken: must be a mapping with `strategies`",
         "segments.eu.strategies[1].name: unknown segment 'broken' (defined: none)",
     ]
+
+
+def test_segments_nest_a_bounded_depth() -> None:
+    def nested(levels: int) -> dict[str, Any]:
+        segments = {f"s{i}": {"strategies": [segment_use(f"s{i + 1}")]} for i in range(levels - 1)}
+        segments[f"s{levels - 1}"] = {"strategies": [{"type": "everyone"}]}
+        return doc_with(segments, f={"strategies": [segment_use("s0")]})
+
+    assert Engine(Ruleset.from_dict(nested(MAX_NESTING))).is_released_to("f", PEOPLE[0])
+    found = problems(nested(200))  # refused before anything recurses 200 deep
+    assert found[0] == f"segments.s191: segments may use segments at most {MAX_NESTING} deep"
 
 
 def test_every_use_of_a_segment_counts_towards_the_limits() -> None:

@@ -263,11 +263,24 @@ class Plan:
             defined = self.defined
             released.difference_update([n for n, on in known.items() if not on or n not in defined])
         if self.gates:
-            rollouts = bytearray(rollouts)
-            apply_gates(self.gates, released, rollouts, self.pct_positions, account)
+            rollouts = self._gate(released, rollouts, account, known)
         if rollouts:
             return Released(released, rollouts, self.pct_positions, self.pct_flags)
         return released
+
+    def _gate(
+        self,
+        released: set[str],
+        rollouts: bytes | bytearray,
+        account: Account,
+        known: Mapping[str, bool] | None,
+    ) -> bytearray:
+        """Take out the flags whose prerequisites do not hold (a flag already answered one
+        at a time keeps its answer); the rollout bytes, as a copy with theirs cleared."""
+        gates = self.gates if not known else tuple(g for g in self.gates if g[0] not in known)
+        mutable = bytearray(rollouts)
+        apply_gates(gates, released, mutable, self.pct_positions, account)
+        return mutable
 
     def is_released(
         self, name: str, account: Account | None, at: float, test_user: bool = False

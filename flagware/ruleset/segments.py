@@ -30,7 +30,17 @@ if TYPE_CHECKING:
     from flagware.ruleset.limits import Problems, Totals
     from flagware.strategies.base import Piece
 
-__all__ = ["Segment", "SegmentModel", "parse_segments", "referenced_segments", "segments_json"]
+__all__ = [
+    "MAX_NESTING",
+    "Segment",
+    "SegmentModel",
+    "parse_segments",
+    "referenced_segments",
+    "segments_json",
+]
+
+MAX_NESTING = 8
+"""Segments in the deepest chain of segments using segments."""
 
 _NAME = re.compile(SEGMENT_NAME)
 
@@ -98,8 +108,8 @@ def referenced_segments(raw_strategies: Any) -> list[tuple[int, str]]:
 
 
 def _order(raw: Mapping[str, Any], problems: Problems) -> list[str]:
-    """The segment names with each after those it references; a cycle is a problem, and
-    its segments are left out."""
+    """The segment names with each after those it references; a cycle, or nesting deeper
+    than :data:`MAX_NESTING`, is a problem, and its segments are left out."""
     bodies = {name: body for name, body in raw.items() if isinstance(body, Mapping)}
     # A reference to a segment that is not there (or not a mapping) is the referencing
     # strategy's problem, reported when it is validated.
@@ -144,7 +154,29 @@ def _order(raw: Mapping[str, Any], problems: Problems) -> list[str]:
             done.setdefault(name, ok)
             if done[name]:
                 order.append(name)
-    return order
+    return _shallow(order, references, problems)
+
+
+def _shallow(
+    order: list[str], references: Mapping[str, list[tuple[int, str]]], problems: Problems
+) -> list[str]:
+    """``order`` without the segments nested deeper than :data:`MAX_NESTING` (evaluating
+    one recurses once a level), each such segment named once."""
+    depth: dict[str, int] = {}
+    kept = []
+    for name in order:  # each after the segments it uses
+        inner = [depth.get(target) for _, target in references[name]]
+        if any(d is None for d in inner):
+            continue  # uses one left out: its own problem says why
+        depth[name] = 1 + max((d for d in inner if d is not None), default=0)
+        if depth[name] > MAX_NESTING:
+            del depth[name]
+            problems.append(
+                f"segments.{name}: segments may use segments at most {MAX_NESTING} deep"
+            )
+            continue
+        kept.append(name)
+    return kept
 
 
 def parse_segments(
