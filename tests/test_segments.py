@@ -239,6 +239,24 @@ def test_every_use_of_a_segment_counts_towards_the_limits() -> None:
     assert "over its limit of 100,000 strategies" in found[0]
 
 
+def test_the_values_a_segment_copies_into_its_flags_are_bounded() -> None:
+    many = [{"attribute": "plan", "op": "in", "values": [f"v{i}" for i in range(10_000)]}]
+    big = {"strategies": [{"type": "accounts", "ids": [f"a{j}"], "when": many} for j in range(100)]}
+    uses = {f"f{i}": {"strategies": [segment_use("big")]} for i in range(2)}
+    (found,) = problems(doc_with({"big": big}, **uses))
+    assert found.startswith("flags.f1.strategies[0]: the ruleset is over its limit of 2,000,000")
+    Ruleset.from_dict(doc_with({"big": big}, f0=uses["f0"]))  # once is within the limit
+
+
+def test_a_when_on_a_use_counts_once_for_each_strategy_of_the_segment() -> None:
+    hundred = {"strategies": [{"type": "accounts", "ids": [f"a{j}"]} for j in range(100)]}
+    check = [{"attribute": "plan", "op": "ne", "values": ["free"]}]  # a per-request check
+    uses = {f"f{i}": {"strategies": [segment_use("h", when=check)]} for i in range(101)}
+    (found,) = problems(doc_with({"h": hundred}, **uses))
+    assert "over its limit of 10,000 per-request checks" in found
+    assert found.startswith("flags.f100.strategies[0]")
+
+
 # --- changes ----------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flagware.ruleset.limits import LIMITS
 
-__all__ = ["check_shape"]
+__all__ = ["check_shape", "count_values"]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -43,6 +43,12 @@ def _walk(value: Any, depth: int, budget: int) -> int | str:
     if nodes > budget:
         return f"the document has more than {LIMITS['nodes']:,} values"
     return nodes
+
+
+def count_values(value: Any) -> int:
+    """The number of values in ``value``, a part of a document that passed the shape check."""
+    counted = _walk(value, 0, LIMITS["nodes"])
+    return counted if isinstance(counted, int) else LIMITS["nodes"]
 
 
 def check_shape(doc: Mapping[Any, Any], only: list[Any] | None, known: int) -> str | dict[Any, int]:

@@ -62,6 +62,7 @@ LIMITS: Mapping[str, int] = {
     "regex_patterns": 50,
     "regex_program": 10_000,  # RE2 instructions of all regex conditions
     "contains_texts": 1_000,  # text values of contains conditions: a substring search each
+    "copied_values": 2_000_000,  # values segments copy into the flags using them
 }
 
 # What each document-wide limit counts, for its error message.
@@ -76,6 +77,7 @@ _COUNTED = {
     "regex_patterns": "regex patterns",
     "regex_program": "RE2 instructions of compiled regex conditions",
     "contains_texts": "text values of contains conditions",
+    "copied_values": "values the flags' segments copy into them",
 }
 
 # What a flag counts (``Flag._counts``: its values, then each total above) when it has none.
@@ -204,6 +206,23 @@ class Totals:
             texts = sum(isinstance(v, str) for v in values[: MAX_VALUES + 1])
             return self.add("contains_texts", texts, f"{path}.values")
         return True
+
+    def add_copies(
+        self, raw_when: Any, when: tuple[Condition, ...], values: int, copies: int, path: str
+    ) -> bool:
+        """Count ``copies`` more of a ``when`` list of ``values`` values (the conditions of
+        a segment's use, compiled into each of the segment's strategies), at the cost of
+        counting one."""
+        if copies <= 0 or not when:
+            return True
+        one = Totals(Problems())
+        one.add_strategy({"type": "everyone", "when": raw_when}, False, path)
+        one.counts["strategies"] = 0
+        one.counts["regex_program"] = sum(c.program_size for c in when if c.op == "regex")
+        one.counts["copied_values"] = values
+        return all(
+            self.add(name, amount * copies, path) for name, amount in one.counts.items() if amount
+        )
 
     def add_programs(self, spec: StrategySpec, path: str) -> bool:
         """Count the compiled size of the strategy's regex conditions, once validated."""

@@ -29,7 +29,7 @@ from pydantic import (
 
 from flagware.errors import RulesetError
 from flagware.ruleset._problems import problems_of, short
-from flagware.ruleset._shape import check_shape
+from flagware.ruleset._shape import check_shape, count_values
 from flagware.ruleset.documents import FLAG_NAME, VARIANT_NAME, UnknownPolicy, canonical_json
 from flagware.ruleset.flag import Flag, StrategySpec
 from flagware.ruleset.lifecycle import LifecycleFields, lifecycle_of
@@ -209,8 +209,16 @@ def _validate_strategy(
             defined = listed(sorted(segments)) or "none"
             problems.append(f"{path}.name: unknown segment {strategy.name!r} (defined: {defined})")
             return None
-        # The engine compiles the segment into each flag using it: each use counts it again.
-        if not totals.add_counts([segment._counts], path):
+        # The engine compiles the segment into each flag using it: each use counts it again,
+        # its values included, and the use's `when` once for each of the segment's strategies.
+        copies = len(segment.alternatives) - 1
+        if not (
+            totals.add_counts([segment._counts], path)
+            and totals.add("copied_values", segment._counts[0], path)
+            and totals.add_copies(
+                raw.get("when"), when, count_values(raw.get("when")), copies, path
+            )
+        ):
             return None
         strategy = strategy.bound(segment)
     stored = strategy.model_dump(mode="json", exclude_none=True)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from flagware.ruleset._problems import problems_of, short
+from flagware.ruleset._shape import count_values
 from flagware.ruleset.documents import canonical_json, copy_document
 from flagware.ruleset.limits import LIMITS
 from flagware.strategies.calling import alternatives_of
@@ -67,8 +68,8 @@ class Segment:
     name: str
     strategies: tuple[StrategySpec, ...]
     description: str = ""
-    # What the segment counts towards the document-wide limits, and what each reference
-    # to it counts again (the engine compiles it into every flag that uses it).
+    # What the segment counts towards the document-wide limits (its values first), and
+    # what each use counts again (the engine compiles it into every flag that uses it).
     _counts: tuple[int, ...] = field(default=(), repr=False, kw_only=True)
 
     @property
@@ -233,7 +234,8 @@ def _parse_segment(
                     specs.append(spec)
     if model is None or len(problems) > before:
         return None
-    return Segment(name, tuple(specs), model.description, _counts=(0, *totals.since(counted)))
+    counts = (count_values(body), *totals.since(counted))
+    return Segment(name, tuple(specs), model.description, _counts=counts)
 
 
 def segments_json(segments: Mapping[str, Segment]) -> bytes:
