@@ -129,6 +129,10 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         ("flags_added", "flags added"),
         ("flags_removed", "flags removed"),
         ("flags_changed", "flags changed"),
+        ("segments_added", "segments added"),
+        ("segments_removed", "segments removed"),
+        ("segments_changed", "segments changed"),
+        ("flags_affected", "flags affected (by segments or prerequisites)"),
         ("test_users_added", "test users added"),
         ("test_users_removed", "test users removed"),
     ]

@@ -18,6 +18,7 @@ from openfeature.flag_evaluation import FlagValueType, Reason
 from flagware.account import Account
 from flagware.engine.flagset import Evaluation
 from flagware.ruleset import Ruleset
+from flagware.ruleset.dependencies import affected_flags
 
 __all__ = [
     "Converter",
@@ -122,9 +123,12 @@ def changed_flags(before: Ruleset | None, after: Ruleset) -> list[str]:
     if before is None or before.test_users != after.test_users or before.unknown != after.unknown:
         return sorted({*after.flags, *(before.flags if before else ())})
     names = {*before.flags, *after.flags}
-    return sorted(
+    changed = {
         name
         for name in names
         if (old := before.flags.get(name)) is not (new := after.flags.get(name))
         and (old is None or new is None or old.to_dict() != new.to_dict())
-    )
+    }
+    # And the flags a segment or a prerequisite carries the change to.
+    reached = affected_flags(before._shared_document(), after._shared_document(), changed)
+    return sorted(changed | reached)

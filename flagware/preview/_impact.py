@@ -17,6 +17,7 @@ from typing import Any, Literal
 from flagware.account import Account
 from flagware.engine import Engine
 from flagware.ruleset import Ruleset
+from flagware.ruleset.dependencies import affected_flags
 from flagware.ruleset.documents import canonical_json
 
 __all__ = ["EXACT_TYPES", "FlagImpact", "Impact", "preview_change"]
@@ -116,7 +117,14 @@ def _strategy_docs(ruleset: Ruleset, name: str) -> list[dict[str, Any]]:
 
 
 def _is_exact(before: Ruleset, after: Ruleset, name: str) -> bool:
-    """Whether every strategy the change adds or removes is decided by id or number."""
+    """Whether every strategy the change adds or removes is decided by id or number (a
+    flag reached through a segment or a prerequisite is estimated)."""
+    if (
+        name in before.flags
+        and name in after.flags
+        and (before.flags[name]._canonical == after.flags[name]._canonical)
+    ):
+        return False
     old = {canonical_json(s): s for s in _strategy_docs(before, name)}
     new = {canonical_json(s): s for s in _strategy_docs(after, name)}
     differing = [old[k] for k in old.keys() - new.keys()] + [new[k] for k in new.keys() - old]
@@ -135,7 +143,10 @@ def changed_flags(before: Ruleset, after: Ruleset) -> dict[str, Status]:
     for name in before.flags:
         if name not in after.flags:
             found[name] = "removed"
-    return found
+    # A flag whose document is the same can still change: through a segment or a prerequisite.
+    for name in affected_flags(before._shared_document(), after._shared_document(), found):
+        found[name] = "changed"
+    return {name: found[name] for name in [*after.flags, *before.flags] if name in found}
 
 
 def preview_change(

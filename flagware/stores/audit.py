@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from flagware.ruleset.dependencies import affected_flags, changed_segments
 from flagware.ruleset.documents import MAX_DOCUMENT_BYTES
 from flagware.ruleset.model import Ruleset
 
@@ -58,7 +59,7 @@ class Change:
         """The flags this change added, changed or removed; none if the summary is unreadable."""
         summary = self.summary if isinstance(self.summary, Mapping) else {}
         names: list[str] = []
-        for key in ("flags_added", "flags_changed", "flags_removed"):
+        for key in ("flags_added", "flags_changed", "flags_removed", "flags_affected"):
             values = summary.get(key)
             if isinstance(values, list | tuple):
                 names.extend(v for v in values if isinstance(v, str))
@@ -88,6 +89,13 @@ def summarize(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str
     }
     if old.get("unknown") != new.get("unknown"):
         summary["unknown"] = new.get("unknown")
+    segments = changed_segments(old, new)
+    for state in ("added", "removed", "changed"):
+        summary[f"segments_{state}"] = [name for name, s in segments.items() if s == state]
+    # Flags whose documents did not change but whose answers may: through a segment or a
+    # prerequisite.
+    direct = {*summary["flags_added"], *summary["flags_removed"], *summary["flags_changed"]}
+    summary["flags_affected"] = sorted(affected_flags(old, new, direct))
     return {key: value for key, value in summary.items() if value}
 
 
