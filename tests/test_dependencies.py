@@ -8,7 +8,7 @@ from typing import Any
 from flagware import Account, MemoryStore, Ruleset
 from flagware.openfeature._mapping import changed_flags as openfeature_changed
 from flagware.preview import preview_change
-from flagware.ruleset.dependencies import affected_flags, changed_segments
+from flagware.ruleset.dependencies import affected_flags, changed_segments, segment_users
 
 DOC: dict[str, Any] = {
     "segments": {
@@ -78,3 +78,10 @@ def test_the_preview_counts_a_segment_edit_for_every_flag_it_reaches() -> None:
     assert list(impact.flags) == ["uses_beta", "requires_it", "chained"]
     for flag in impact.flags.values():
         assert (flag.status, flag.on_before, flag.on_after, flag.exact) == ("changed", 1, 10, False)
+
+
+def test_a_segment_is_used_by_flags_and_by_segments() -> None:
+    doc = Ruleset.from_dict(DOC).to_dict()
+    assert segment_users(doc, "beta") == ["uses_beta"]
+    assert segment_users(doc, "staff") == ["segment beta"]
+    assert segment_users(doc, "nobody") == []

@@ -13,6 +13,7 @@ from flagware._presenting import document_text, strategy_summary
 from flagware.admin.guard import operator
 from flagware.admin.pages import Pages, saved
 from flagware.errors import RulesetError, UnknownSegment
+from flagware.ruleset.dependencies import segment_users
 from flagware.ruleset.documents import FLAG_NAME
 
 __all__ = ["SegmentPages"]
@@ -25,19 +26,13 @@ class SegmentPages(Pages):
 
     def _segments_page(self, request: Request, status: int = 200, **form: Any) -> HTMLResponse:
         ruleset = self.store.ruleset()
+        document = ruleset._shared_document()
         rows = [
             {
                 "name": name,
                 "description": segment.description,
                 "audience": "; ".join(strategy_summary(s) for s in segment.strategies),
-                "used_by": [
-                    flag.name
-                    for flag in ruleset.flags.values()
-                    if any(
-                        s.type == "segment" and s.params.get("name") == name
-                        for s in flag.strategies
-                    )
-                ],
+                "used_by": segment_users(document, name),
                 "document": document_text(segment.to_dict()),
             }
             for name, segment in ruleset.segments.items()

@@ -13,6 +13,7 @@ from flagware.cli.errors import Refused, close_names
 from flagware.cli.output import echo, emit_json, join, json_option, printable, table
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import edit
+from flagware.ruleset.dependencies import segment_users
 
 if TYPE_CHECKING:
     from flagware.ruleset import Ruleset
@@ -22,12 +23,8 @@ __all__ = ["segments"]
 
 
 def users_of(ruleset: Ruleset, name: str) -> list[str]:
-    """The flags with a ``segment`` strategy naming ``name``."""
-    return [
-        flag.name
-        for flag in ruleset.flags.values()
-        if any(s.type == "segment" and s.params.get("name") == name for s in flag.strategies)
-    ]
+    """The flags (and ``segment X``, the segments) that use segment ``name``."""
+    return segment_users(ruleset._shared_document(), name)
 
 
 def _summary(segment: Segment) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flagware.ruleset.documents import canonical_json
 
-__all__ = ["affected_flags", "changed_segments"]
+__all__ = ["affected_flags", "changed_segments", "segment_users"]
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -38,6 +38,14 @@ def _requires(body: Any) -> set[str]:
     if not isinstance(entries, list | tuple):
         return set()
     return {e["flag"] for e in entries if isinstance(e, Mapping) and isinstance(e.get("flag"), str)}
+
+
+def segment_users(doc: Mapping[str, Any], name: str) -> list[str]:
+    """What uses segment ``name`` directly: its flags, then ``segment <name>`` for the
+    segments using it (a segment in use cannot be deleted)."""
+    flags = [flag for flag, body in _mapping(doc.get("flags")).items() if name in _uses(body)]
+    segments = _mapping(doc.get("segments"))
+    return flags + [f"segment {s}" for s, body in segments.items() if name in _uses(body)]
 
 
 def changed_segments(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, str]:

@@ -92,3 +92,18 @@ def test_a_flag_page_names_its_prerequisites_and_keeps_them_on_save(store: Store
     flag = store.ruleset().flags["banner"]
     assert flag.description == "shown after checkout"
     assert [p.flag for p in flag.prerequisites] == ["checkout"]
+
+
+@on_both_stores
+def test_a_segment_another_segment_uses_has_no_delete_button(store: Store) -> None:
+    doc = {
+        **DOC,
+        "segments": {
+            **DOC["segments"],
+            "wider": {"strategies": [{"type": "segment", "name": "unused"}]},
+        },
+    }
+    store.save(doc, actor="setup")
+    page = Panel.logged_in(store).page("/segments")
+    assert 'aria-label="Delete unused"' not in page
+    assert "segment wider" in page
