@@ -184,6 +184,10 @@ def test_an_edit_of_a_prerequisite_reaches_its_dependents() -> None:
             "(it has: none)",
         ),
         (
+            {"base": EVERYONE, "child": requires("base", "base")},
+            "flags.child.prerequisites[1]: listed twice",
+        ),
+        (
             {"a": requires("b"), "b": requires("a")},
             "flags.a.prerequisites[0].flag: prerequisites form a cycle: a -> b -> a",
         ),

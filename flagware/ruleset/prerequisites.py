@@ -68,6 +68,8 @@ class Prerequisite:
 def _unknown(flags: Mapping[str, Flag], name: str, i: int, p: Prerequisite) -> str | None:
     """What is wrong with one entry on its own, or None."""
     path = f"flags.{name}.prerequisites[{i}]"
+    if p in flags[name].prerequisites[:i]:
+        return f"{path}: listed twice"
     if p.flag == name:
         return f"{path}.flag: a flag cannot require itself"
     required = flags.get(p.flag)
