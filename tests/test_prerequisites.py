@@ -152,6 +152,23 @@ def test_a_lazy_flagset_keeps_a_gated_flags_first_answer() -> None:
         flagware.unregister_strategy("prerequisites_test_first_call")
 
 
+def test_a_gated_rollout_read_first_stays_off_in_the_whole_set() -> None:
+    # Found by the plan property: the rollout holds, the prerequisite does not; the flag's
+    # "off", answered one at a time, must survive the plan's rollout bytes.
+    doc = {
+        "flags": {
+            "base": {"enabled": False, "strategies": []},
+            "gated": {**half(), "prerequisites": [{"flag": "base"}]},
+        }
+    }
+    engine = Engine(Ruleset.from_dict(doc))
+    for account in PEOPLE:  # half of them inside the rollout
+        flags = engine.evaluate_all(account, lazy=True)
+        assert flags["gated"] is False
+        assert flags.as_dict() == {"base": False, "gated": False}
+        assert flags.enabled_flags() == frozenset()
+
+
 def test_an_edit_of_a_prerequisite_reaches_its_dependents() -> None:
     # The dependent's compiled checker reads the prerequisite: it must not outlive it.
     store = MemoryStore({"flags": {"base": {"strategies": []}, "child": requires("base")}})

@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from flagware._presenting import strategy_summary
 from flagware.cli.connect import open_store
 from flagware.cli.errors import Refused, close_names
 from flagware.cli.output import echo, emit_json, join, json_option, printable, table
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import edit
-from flagware.ruleset.dependencies import segment_users
 
 if TYPE_CHECKING:
     from flagware.ruleset import Ruleset
@@ -24,10 +22,14 @@ __all__ = ["segments"]
 
 def users_of(ruleset: Ruleset, name: str) -> list[str]:
     """The flags (and ``segment X``, the segments) that use segment ``name``."""
+    from flagware.ruleset.dependencies import segment_users  # noqa: PLC0415 - not at --help
+
     return segment_users(ruleset._shared_document(), name)
 
 
 def _summary(segment: Segment) -> str:
+    from flagware._presenting import strategy_summary  # noqa: PLC0415 - not at --help
+
     return "; ".join(strategy_summary(s) for s in segment.strategies)
 
 

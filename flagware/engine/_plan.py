@@ -260,13 +260,29 @@ class Plan:
             if rule.flag not in released and rule.checks_pass(account, id_bytes, at):
                 released.add(rule.flag)
         if known:
-            defined = self.defined
-            released.difference_update([n for n, on in known.items() if not on or n not in defined])
+            rollouts = self._keep_known(released, rollouts, known)
         if self.gates:
             rollouts = self._gate(released, rollouts, account, known)
         if rollouts:
             return Released(released, rollouts, self.pct_positions, self.pct_flags)
         return released
+
+    def _keep_known(
+        self, released: set[str], rollouts: bytes | bytearray, known: Mapping[str, bool]
+    ) -> bytes | bytearray:
+        """Take the flags already answered "off" (or undefined) out of ``released`` and
+        the rollout bytes (a gated flag's rollout may hold while its prerequisites do not)."""
+        defined = self.defined
+        off = [n for n, on in known.items() if not on or n not in defined]
+        released.difference_update(off)
+        positions = self.pct_positions
+        hits = [p for n in off if (p := positions.get(n)) is not None and rollouts[p]]
+        if not hits:
+            return rollouts
+        mutable = bytearray(rollouts)
+        for position in hits:
+            mutable[position] = 0
+        return mutable
 
     def _gate(
         self,
