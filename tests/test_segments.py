@@ -188,6 +188,18 @@ def test_a_cycle_of_segments_is_refused(segments: dict[str, Any], expected: str)
     assert expected in problems(doc_with(segments))
 
 
+def test_a_flag_using_a_refused_segment_is_told_so_not_that_it_is_unknown() -> None:
+    cycle = {"a": {"strategies": [segment_use("b")]}, "b": {"strategies": [segment_use("a")]}}
+    bad = {"strategies": [{"type": "percentage", "percent": 101}]}
+    found = problems(
+        doc_with({**cycle, "bad": bad}, f={"strategies": [segment_use("a"), segment_use("bad")]})
+    )
+    refused = "was refused (see the problems under segments)"
+    assert f"flags.f.strategies[0].name: segment 'a' {refused}" in found
+    assert f"flags.f.strategies[1].name: segment 'bad' {refused}" in found
+    assert any(p.startswith("segments.bad.strategies[0].percent:") for p in found), found
+
+
 @pytest.mark.parametrize(
     ("segments", "path", "words"),
     [
@@ -214,7 +226,8 @@ def test_a_segment_that_is_not_a_mapping_is_refused_where_it_is_used_too() -> No
     uses = {"strategies": [{"type": "everyone"}, segment_use("broken")]}
     assert problems(doc_with({"broken": None, "eu": uses})) == [
         "segments.broken: must be a mapping with `strategies`",
-        "segments.eu.strategies[1].name: unknown segment 'broken' (defined: none)",
+        "segments.eu.strategies[1].name: segment 'broken' was refused (see the problems "
+        "under segments)",
     ]
 
 

@@ -40,7 +40,7 @@ from flagware.ruleset.prerequisites import (
     PrerequisiteModel,
     prerequisite_problems,
 )
-from flagware.ruleset.segments import Segment, parse_segments
+from flagware.ruleset.segments import Segment, SegmentTable, parse_segments
 from flagware.strategies.base import BuiltinStrategy, listed
 from flagware.strategies.conditions import Condition
 from flagware.strategies.registry import CustomStrategyType, lookup, registered_types
@@ -206,6 +206,12 @@ def _validate_strategy(
     if isinstance(strategy, InSegment):
         segment = segments.get(strategy.name)
         if segment is None:
+            if isinstance(segments, SegmentTable) and strategy.name in segments.defined:
+                problems.append(
+                    f"{path}.name: segment {strategy.name!r} was refused (see the problems "
+                    f"under segments)"
+                )
+                return None
             defined = listed(sorted(segments)) or "none"
             problems.append(f"{path}.name: unknown segment {strategy.name!r} (defined: {defined})")
             return None

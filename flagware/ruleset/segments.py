@@ -35,6 +35,7 @@ __all__ = [
     "MAX_NESTING",
     "Segment",
     "SegmentModel",
+    "SegmentTable",
     "parse_segments",
     "referenced_segments",
     "segments_json",
@@ -48,6 +49,19 @@ _NAME = re.compile(SEGMENT_NAME)
 ParseStrategy = Callable[
     [Mapping[str, Any], str, "Problems", "Totals", Mapping[str, "Segment"]], "StrategySpec | None"
 ]
+
+
+class SegmentTable(dict[str, "Segment"]):
+    """The valid segments by name while a document is read, and every name it defines: a
+    use of a segment that was refused says so, rather than calling it unknown."""
+
+    __slots__ = ("defined",)
+
+    def __init__(
+        self, valid: Mapping[str, Segment] | None = None, defined: frozenset[str] = frozenset()
+    ) -> None:
+        super().__init__(valid or {})
+        self.defined = defined
 
 
 class SegmentModel(BaseModel):
@@ -182,11 +196,11 @@ def _shallow(
 
 def parse_segments(
     raw: Any, problems: Problems, totals: Totals, parse_strategy: ParseStrategy
-) -> dict[str, Segment]:
+) -> SegmentTable:
     """The valid segments of a document's ``segments`` (its problems added to
     ``problems``), in the document's order."""
     if not isinstance(raw, Mapping) or not raw:
-        return {}
+        return SegmentTable()
     for name in raw:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             problems.append(f"segments[{short(name)}]: segment name must match {SEGMENT_NAME}")
@@ -194,7 +208,7 @@ def parse_segments(
     for name, body in named.items():
         if not isinstance(body, Mapping):
             problems.append(f"segments.{name}: must be a mapping with `strategies`")
-    parsed: dict[str, Segment] = {}
+    parsed = SegmentTable(defined=frozenset(named))
     for name in _order(named, problems):
         if problems.full:
             problems.more = problems.more or not problems.halted
@@ -204,7 +218,7 @@ def parse_segments(
         )
         if segment is not None:
             parsed[name] = segment
-    return {name: parsed[name] for name in named if name in parsed}
+    return SegmentTable({name: parsed[name] for name in named if name in parsed}, parsed.defined)
 
 
 def _parse_segment(
