@@ -218,6 +218,19 @@ def test_a_bad_prerequisite_is_named_with_its_path(flags: dict[str, Any], expect
     assert problems(flags) == [expected]
 
 
+def test_prerequisite_problems_are_listed_with_the_others() -> None:
+    found = problems(
+        {
+            "broken": {"strategies": [{"type": "percentage", "percent": 101}]},
+            "needs_broken": requires("broken"),
+            "needs_typo": requires("brokne"),
+        }
+    )
+    assert any(p.startswith("flags.broken.strategies[0].percent:") for p in found), found
+    assert "flags.needs_typo.prerequisites[0].flag: unknown flag 'brokne'" in " ".join(found)
+    assert not any(p.startswith("flags.needs_broken") for p in found), found  # broken's own
+
+
 def test_a_chain_of_prerequisites_is_bounded() -> None:
     def chain(length: int) -> dict[str, Any]:
         flags: dict[str, Any] = {"f0": EVERYONE}

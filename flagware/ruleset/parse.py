@@ -354,8 +354,9 @@ def parse(
             flags = {name: flags[name] for name in raw_flags if name in flags}
     elif isinstance(raw_flags, Mapping):
         _parse_flags(raw_flags, raw_flags, flags, problems, totals, shape, segments)
-    if not problems:
-        problems.extend(prerequisite_problems(flags))
+    if not problems.full and not problems.halted:
+        named = raw_flags.keys() if isinstance(raw_flags, Mapping) else flags.keys()
+        problems.extend(prerequisite_problems(flags, named))
     if problems or top is None:
         raise problems.error(source)
     counts = None

@@ -9,7 +9,7 @@ the whole ruleset, checked by :func:`prerequisite_problems` once the flags are v
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -65,8 +65,11 @@ class Prerequisite:
         return self.flag if self.variant is None else f"{self.flag} = {self.variant}"
 
 
-def _unknown(flags: Mapping[str, Flag], name: str, i: int, p: Prerequisite) -> str | None:
-    """What is wrong with one entry on its own, or None."""
+def _unknown(
+    flags: Mapping[str, Flag], named: Set[Any], name: str, i: int, p: Prerequisite
+) -> str | None:
+    """What is wrong with one entry on its own, or None (also when it names a flag the
+    document defines but that was refused: that flag's own problems say why)."""
     path = f"flags.{name}.prerequisites[{i}]"
     if p in flags[name].prerequisites[:i]:
         return f"{path}: listed twice"
@@ -74,6 +77,8 @@ def _unknown(flags: Mapping[str, Flag], name: str, i: int, p: Prerequisite) -> s
         return f"{path}.flag: a flag cannot require itself"
     required = flags.get(p.flag)
     if required is None:
+        if p.flag in named:
+            return None
         return f"{path}.flag: unknown flag {p.flag!r} (a prerequisite must be defined)"
     if p.variant is not None and p.variant not in dict(required.variants):
         have = ", ".join(v for v, _ in required.variants) or "none"
@@ -81,9 +86,13 @@ def _unknown(flags: Mapping[str, Flag], name: str, i: int, p: Prerequisite) -> s
     return None
 
 
-def prerequisite_problems(flags: Mapping[str, Flag]) -> list[str]:
+def prerequisite_problems(flags: Mapping[str, Flag], named: Set[Any] | None = None) -> list[str]:
     """Every prerequisite naming a missing flag or variant, every cycle, and every chain
-    longer than :data:`MAX_CHAIN`, as ``path: message`` lines."""
+    longer than :data:`MAX_CHAIN`, as ``path: message`` lines.
+
+    ``named``: every flag name in the document, ``flags`` being those that are valid; a
+    prerequisite on a refused flag is not reported again (default: ``flags``' names)."""
+    named = flags.keys() if named is None else named
     gated = {name: flag.prerequisites for name, flag in flags.items() if flag.prerequisites}
     if not gated:
         return []
@@ -91,7 +100,7 @@ def prerequisite_problems(flags: Mapping[str, Flag]) -> list[str]:
         line
         for name, prerequisites in gated.items()
         for i, p in enumerate(prerequisites)
-        if (line := _unknown(flags, name, i, p)) is not None
+        if (line := _unknown(flags, named, name, i, p)) is not None
     ]
     if problems:
         return problems
