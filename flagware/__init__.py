@@ -31,6 +31,7 @@ if typing.TYPE_CHECKING:
     from flagware.engine import Clock, Engine
     from flagware.engine.flagset import Evaluation, FlagSet
     from flagware.exposures import Exposure, on_exposure
+    from flagware.lifecycle import StaleFlag, stale_flags
     from flagware.ruleset import Flag, Ruleset, StrategySpec, load_ruleset
     from flagware.stores import Commit, FileStore, Health, MemoryStore, Store
     from flagware.stores.audit import Change
@@ -58,6 +59,7 @@ _HOMES = {
     "Health": "flagware.stores",
     "MemoryStore": "flagware.stores",
     "RedisStore": "flagware.stores.redis",
+    "StaleFlag": "flagware.lifecycle",
     "Ruleset": "flagware.ruleset",
     "StrategySpec": "flagware.ruleset",
     "Store": "flagware.stores",
@@ -67,6 +69,7 @@ _HOMES = {
     "load_ruleset": "flagware.ruleset",
     "on_exposure": "flagware.exposures",
     "register_strategy": "flagware.strategies",
+    "stale_flags": "flagware.lifecycle",
     "unregister_strategy": "flagware.strategies",
     "use_flags": "flagware.context",
 }
@@ -105,6 +108,7 @@ __all__ = [
     "RedisStore",
     "Ruleset",
     "RulesetError",
+    "StaleFlag",
     "Store",
     "StoreError",
     "StoreUnavailable",
@@ -121,6 +125,7 @@ __all__ = [
     "load_ruleset",
     "on_exposure",
     "register_strategy",
+    "stale_flags",
     "unregister_strategy",
     "use_flags",
 ]

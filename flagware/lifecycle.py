@@ -28,6 +28,7 @@ __all__ = [
     "StaleFlag",
     "read_exposures",
     "stale_flags",
+    "stamp_created",
 ]
 
 Reason = Literal["expired", "fully_on", "fully_off", "unused"]
@@ -45,6 +46,17 @@ class StaleFlag:
     detail: str
     since: float
     owner: str | None = None
+
+
+def stamp_created(flag_doc: dict[str, Any], today: date | None = None) -> None:
+    """Date a new flag's document ``created`` today (UTC), as the panel and the CLI do when
+    they make one, so that ``stale`` can judge it; not if it has a date, or if its
+    ``expires`` is earlier (``created`` may not come after it)."""
+    day = today or datetime.now(timezone.utc).date()
+    expires = flag_doc.get("expires")
+    if "created" in flag_doc or (isinstance(expires, str) and expires < day.isoformat()):
+        return
+    flag_doc["created"] = day.isoformat()
 
 
 @dataclass(frozen=True)

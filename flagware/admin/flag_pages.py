@@ -27,7 +27,7 @@ from flagware.admin.forms import (
 from flagware.admin.guard import operator
 from flagware.admin.pages import LAST_CHANGE_SCAN, Pages, saved
 from flagware.errors import RulesetError, UnknownFlag
-from flagware.lifecycle import FlagFilter
+from flagware.lifecycle import FlagFilter, stamp_created
 from flagware.ruleset import Ruleset
 from flagware.ruleset.parse import FLAG_NAME
 from flagware.stores.audit import Change
@@ -94,6 +94,7 @@ class FlagPages(Pages):
                 "strategies": [],
                 **({"description": description} if description else {}),
             }
+            stamp_created(doc["flags"][name])
 
         try:
             commit = await run_in_threadpool(

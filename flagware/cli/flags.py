@@ -26,7 +26,7 @@ from flagware.cli.output import (
 )
 from flagware.cli.settings import get_settings
 from flagware.cli.writing import edit
-from flagware.lifecycle import FlagFilter
+from flagware.lifecycle import FlagFilter, stamp_created
 
 if TYPE_CHECKING:
     from flagware.ruleset import Flag
@@ -375,6 +375,8 @@ def set_flag(
             doc["flags"][name] = {"strategies": []}
             created.append(True)
         notes.extend(apply_edit(doc["flags"][name], change))
+        if created:
+            stamp_created(doc["flags"][name])
 
     if dry_run:
         _dry_run(store, name, update=update, notes=notes, sample=sample, as_json=as_json)

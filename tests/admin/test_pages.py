@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -59,14 +60,21 @@ def test_the_kill_switch_of_an_unknown_flag_is_a_404(panel: Panel) -> None:
 # --- Creating and deleting flags. -----------------------------------------------------------
 
 
+def utc_today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
+
+
 @on_both_stores
 def test_a_new_flag_is_created_for_test_users_only(panel: Panel) -> None:
     version = panel.store.version
     found = panel.form("/", "/flags")
+    before = utc_today()
     response = panel.submit(found, name="new_checkout.v2", description="  The new checkout  ")
+    days = {before, utc_today()}
     assert redirected_to(response, "/flags/new_checkout.v2")
     assert response.headers["location"].endswith(f"?saved={version + 1}")
     flag = panel.store.ruleset().to_dict()["flags"]["new_checkout.v2"]
+    assert flag.pop("created") in days  # dated, so that `stale` can judge it
     assert flag == {"description": "The new checkout", "strategies": []}
     assert (panel.store.history()[0].action, panel.store.history()[0].actor) == (
         "create_flag",

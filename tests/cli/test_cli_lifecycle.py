@@ -105,3 +105,19 @@ def test_set_writes_and_removes_the_metadata(cli: Cli, live: Live) -> None:
     assert live.read()[1]["flags"]["dark_mode"] == {
         "strategies": [{"type": "percentage", "percent": 20}]
     }
+
+
+def test_a_flag_the_cli_creates_is_dated_for_stale(cli: Cli, live: Live) -> None:
+    live.seed(DOC)
+    before = datetime.now(timezone.utc).date().isoformat()
+    made = cli("set", "new_banner", "--create", "--percent", "5")
+    days = {before, datetime.now(timezone.utc).date().isoformat()}
+    assert made.returncode == 0, made.stderr
+    assert live.read()[1]["flags"]["new_banner"]["created"] in days
+    # An edit keeps the date; a flag made already past its expiry gets none (created may
+    # not come after expires).
+    assert cli("set", "new_banner", "--percent", "10").returncode == 0
+    assert live.read()[1]["flags"]["new_banner"]["created"] in days
+    old = cli("set", "old_banner", "--create", "--percent", "5", "--expires", "2020-01-01")
+    assert old.returncode == 0, old.stderr
+    assert "created" not in live.read()[1]["flags"]["old_banner"]
