@@ -231,6 +231,19 @@ def test_prerequisite_problems_are_listed_with_the_others() -> None:
     assert not any(p.startswith("flags.needs_broken") for p in found), found  # broken's own
 
 
+def test_an_edit_that_refuses_a_gated_flag_checks_none_of_its_old_prerequisites() -> None:
+    ruleset = Ruleset.from_dict({"flags": {"base": EVERYONE, "child": requires("base")}})
+    doc = ruleset.to_dict()
+    doc["flags"]["child"] = []  # refused, and what it required is gone with it
+    del doc["flags"]["base"]
+    with pytest.raises(RulesetError) as cold:
+        Ruleset.from_dict(doc)
+    with pytest.raises(RulesetError) as edit:
+        ruleset._edited(doc, {"base", "child"})
+    assert edit.value.problems == cold.value.problems
+    assert not any("prerequisites" in p for p in edit.value.problems), edit.value.problems
+
+
 def test_a_chain_of_prerequisites_is_bounded() -> None:
     def chain(length: int) -> dict[str, Any]:
         flags: dict[str, Any] = {"f0": EVERYONE}

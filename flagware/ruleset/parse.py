@@ -384,7 +384,9 @@ def _parse_flags(  # noqa: PLR0917 - the parts of one walk, passed along
         flag = _parse_flag(
             name, raw_flags[name], problems, totals, shape.get(name), segments=segments
         )
-        if flag is not None:
+        if flag is None:
+            flags.pop(name, None)  # an edit's refused flag: its old version is not checked
+        else:
             added = added or name not in flags
             flags[name] = flag
     return added
