@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import mmh3
 
+# Every hash takes bytes the caller encoded. mmh3 5.3.1's ``mmh3.hash(str, ...)`` is faster
+# but crashes the interpreter (SIGSEGV) on a lone surrogate, which an account id decoded
+# from JSON (a session, a token) can hold; never hand it a str.
+
 __all__ = ["BUCKETS", "basis_points", "bucket", "seed_for", "threshold", "variant_salt"]
 
 BUCKETS = 10_000
