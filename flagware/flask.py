@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 try:
-    from flask import Flask, Response, g, request
+    from flask import Flask, Response, after_this_request, request
     from markupsafe import Markup
 except ImportError:  # pragma: no cover - depends on the installed extras
     raise ImportError("flagware.flask needs Flask: pip install 'flagware[flask]'") from None
@@ -183,7 +183,6 @@ class Flagware:
         app.extensions["flagware"] = state
         app.wsgi_app = _OwnContext(app.wsgi_app)  # type: ignore[method-assign]
         app.before_request(state.before_request)
-        app.after_request(state.after_request)
         app.jinja_env.globals["flags"] = flags
         app.jinja_env.globals["flagware_bootstrap"] = state.bootstrap
         path = self._client_path or config.get("FLAGWARE_CLIENT_PATH")
@@ -207,32 +206,35 @@ class _AppState:
         self.evaluator = evaluator
         self.extension = extension
         self.header = header
+        # The environ key the server files the header under (X-Flagware-Override ->
+        # HTTP_X_FLAGWARE_OVERRIDE), as werkzeug's request.headers looks it up.
+        self.environ_key = "HTTP_" + header.upper().replace("-", "_")
         self.echo = echo
         self.vary = extension._client_vary
 
     def before_request(self) -> None:
+        # The hot path of every request: one read through the request proxy, and a request
+        # that asks for no override gets no Outcome and no after-request function.
         try:
             account = self.extension._resolve()
         except Exception:
             logger.exception("flagware: the account resolver raised; continuing as anonymous")
             account = None
+        environ = request.environ
+        override = environ.get(self.environ_key)
         token = None
         if self.evaluator.token_secret:
             token = request.cookies.get(DEFAULT_TOKEN_COOKIE)
-        outcome = self.evaluator.evaluate(account, request.headers.get(self.header), token)
-        g._flagware_outcome = outcome
-        request.environ["flagware.flags"] = outcome.flags
-        flags_var.set(outcome.flags)  # in this request's own context: see _OwnContext
-
-    def after_request(self, response: Response) -> Response:
-        outcome = g.get("_flagware_outcome")
-        if outcome is not None and outcome.applied is not None:
-            for name, value in outcome.response_headers(self.header, self.echo):
-                if name == "Vary":
-                    response.vary.update(v.strip() for v in value.split(","))
-                else:
-                    response.headers[name] = value
-        return response
+        if not override and not token:
+            flags = self.evaluator.flags(account)
+        else:
+            outcome = self.evaluator.evaluate(account, override, token)
+            flags = outcome.flags
+            if outcome.applied is not None:
+                extra = outcome.response_headers(self.header, self.echo)
+                after_this_request(lambda response: _add_headers(response, extra))
+        environ["flagware.flags"] = flags
+        flags_var.set(flags)  # in this request's own context: see _OwnContext
 
     def bootstrap(self, nonce: str | None = None) -> Markup:
         """The template global ``flagware_bootstrap()``: a JSON ``<script>`` element."""
@@ -247,6 +249,16 @@ class _AppState:
             client_payload(current_flags(), names), self.vary, self.header
         )
         return Response(body, 200, headers)
+
+
+def _add_headers(response: Response, extra: list[tuple[str, str]]) -> Response:
+    """An overridden response: ``extra`` added (``Vary`` values merged), so no cache shares it."""
+    for name, value in extra:
+        if name == "Vary":
+            response.vary.update(v.strip() for v in value.split(","))
+        else:
+            response.headers[name] = value
+    return response
 
 
 class _OwnContext:

@@ -133,14 +133,19 @@ class FlagwareMiddleware:
         token = None
         if self.evaluator.token_secret and self.token_cookie in environ.get("HTTP_COOKIE", ""):
             token = request.cookies.get(self.token_cookie)  # parsed only if ours may be there
-        outcome = self.evaluator.evaluate(account, environ.get(self._environ_header), token)
-        environ[ENVIRON_KEY] = outcome.flags
-        flags_var.set(outcome.flags)
-        if outcome.applied is not None:
-            extra = outcome.response_headers(self.override_header, self.echo_overrides)
-            start_response = _with_headers(start_response, extra)
+        override = environ.get(self._environ_header)
+        if not override and not token:  # most requests: no Outcome to build
+            flags = self.evaluator.flags(account)
+        else:
+            outcome = self.evaluator.evaluate(account, override, token)
+            flags = outcome.flags
+            if outcome.applied is not None:
+                extra = outcome.response_headers(self.override_header, self.echo_overrides)
+                start_response = _with_headers(start_response, extra)
+        environ[ENVIRON_KEY] = flags
+        flags_var.set(flags)
         if self.client_path is not None and environ.get("PATH_INFO") == self.client_path:
-            return self._client_flags(environ, outcome.flags, start_response)
+            return self._client_flags(environ, flags, start_response)
         return InContext(self.app(environ, start_response), context)
 
     def _client_flags(

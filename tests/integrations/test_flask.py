@@ -125,6 +125,33 @@ def test_a_test_user_overrides_an_ordinary_account_cannot(client: Any) -> None:
     assert "Cache-Control" not in response.headers
 
 
+def test_a_configured_override_header_marks_every_overridden_response(
+    store: MemoryStore,
+) -> None:
+    # The header is read from the environ under the server's key for the configured name;
+    # the overridden response is marked even when an error page answers it, and only it.
+    app = create_app(
+        Flagware(store=store, resolve_account=from_session),
+        FLAGWARE_OVERRIDE_HEADER="X-Test-Flags",
+        FLAGWARE_ECHO_OVERRIDES=True,
+    )
+    client = app.test_client()
+    login(client, "tester")
+    assert client.get("/flags", headers={"X-Flagware-Override": "dark=off"}).json["flags"][
+        "dark"
+    ], "only the configured header overrides"
+    response = client.get("/flags", headers={"X-Test-Flags": "dark=off"})
+    assert response.json["flags"]["dark"] is False
+    assert response.headers["X-Flagware-Overrides-Applied"] == "dark=off"
+    missing = client.get("/no-such-page", headers={"x-test-flags": "beta=on"})
+    assert missing.status_code == 404
+    assert missing.headers["Cache-Control"] == "private, no-store"
+    assert "X-Test-Flags" in missing.headers["Vary"]
+    plain = client.get("/flags")
+    assert "Cache-Control" not in plain.headers
+    assert "X-Flagware-Overrides-Applied" not in plain.headers
+
+
 def test_a_malformed_override_or_a_failing_resolver_never_breaks_a_request(
     store: MemoryStore, caplog: pytest.LogCaptureFixture
 ) -> None:
