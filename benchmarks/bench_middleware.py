@@ -3,17 +3,18 @@
 1. In-process: a trivial WSGI / ASGI app called directly, bare and wrapped in flagware's
    middleware with a 100-flag ruleset; the difference is the middleware's own cost per
    request (resolving the account, evaluating every flag, the context).
-2. Servers: requests per second of the examples' plain endpoint (``/ping``) with and without
-   the middleware, same ruleset (the example flags plus mixed ones, 100 in all), same load
+2. Servers: requests per second of the examples' plain endpoint (``/ping``) without
+   flagware, without it but resolving the account as the example does (what any app pays
+   to know who is asking), and with the middleware, same ruleset (the example flags plus mixed ones, 100 in all), same load
    generator (wrk, one connection pool), rounds interleaved: Starlette under uvicorn and
    Flask under gunicorn (sync worker). Needs ``wrk`` on PATH (``apt-get install wrk``).
    On a machine with two cores or more the server runs on the first and wrk on the second
    (CPU affinity), and besides requests per second the server's CPU time per request is
    printed (user + system, from /proc): the steadier of the two on a noisy machine.
-3. With ``--instructions`` (needs ``valgrind``): the instructions uvicorn executes per
-   ``/ping`` request, counted by callgrind, for the bare Starlette example, the bare
-   example that only resolves the account (its own resolver: what any app does to know
-   who is asking), and the example with flagware. Counts do not depend on what else the
+3. With ``--instructions`` (needs ``valgrind``): the instructions each server executes
+   per ``/ping`` request, counted by callgrind, for the bare example, the bare example
+   that only resolves the account (its own resolver: what any app does to know who is
+   asking), and the example with flagware. Counts do not depend on what else the
    machine is doing: the same code gives the same figure to a fraction of a percent.
 
     python benchmarks/bench_middleware.py [--rounds 5] [--duration 8] [--no-servers]
@@ -241,19 +242,32 @@ def serve_and_measure(kind: str, target: str, rules: Path, duration: float) -> t
         proc.wait(timeout=20)
 
 
-def instructions_per_request(target: str, rules: Path, short: int = 200, long: int = 1200) -> float:
-    """Instructions a uvicorn server runs per ``GET /ping``, counted by callgrind.
+def instructions_per_request(
+    kind: str, target: str, rules: Path, short: int = 200, long: int = 1200
+) -> float:
+    """Instructions a server (``kind``: uvicorn or gunicorn) runs per ``GET /ping``,
+    counted by callgrind, in every process it starts (gunicorn's worker is a child).
 
-    Two runs, of ``short`` and ``long`` sequential keep-alive requests: the difference
-    divided by ``long - short`` cancels the start-up and shut-down.
+    Two runs, of ``short`` and ``long`` sequential requests (keep-alive where the server
+    keeps connections: gunicorn's sync worker closes each): the difference divided by
+    ``long - short`` cancels the start-up and shut-down.
     """
     counts = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (short, long):
-            port, out = free_port(), Path(tmp) / f"callgrind.{n}"
-            command = server_command("uvicorn", target, port)
+            port, out = free_port(), Path(tmp) / str(n)
+            out.mkdir()
+            command = server_command(kind, target, port)
+            if kind == "gunicorn":  # under valgrind a slow worker is not a stuck one
+                command[-1:-1] = ["--timeout", "600"]
             proc = subprocess.Popen(
-                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--trace-children=yes",
+                    f"--callgrind-out-file={out}/callgrind.%p",
+                    *command,
+                ],
                 cwd=ROOT,
                 env={**os.environ, "FLAGWARE_RULES": str(rules), "PYTHONPATH": str(ROOT)},
                 stdout=subprocess.DEVNULL,
@@ -261,39 +275,57 @@ def instructions_per_request(target: str, rules: Path, short: int = 200, long: i
             )
             try:
                 wait_ready(port, timeout=180)
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
                 for _ in range(n):
                     connection.request("GET", "/ping", headers={"X-Account-Id": "acct-42"})
                     response = connection.getresponse()
                     response.read()
                     if response.status != 200:
                         raise RuntimeError(f"{target}: /ping answered {response.status}")
+                    if response.will_close:
+                        connection.close()
                 connection.close()
             finally:
-                proc.send_signal(signal.SIGINT)  # uvicorn exits cleanly; callgrind writes
+                # Both servers exit cleanly on SIGINT (gunicorn stops its worker first), and
+                # callgrind writes each process's count as it exits.
+                proc.send_signal(signal.SIGINT)
                 proc.wait(timeout=120)
-            found = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
-            if found is None:
-                raise RuntimeError(f"no instruction count in {out}")
-            counts.append(int(found.group(1)))
+            total = 0
+            for each in out.iterdir():
+                found = re.search(r"^(?:summary|totals): (\d+)", each.read_text(), re.MULTILINE)
+                if found is None:
+                    raise RuntimeError(f"no instruction count in {each}")
+                total += int(found.group(1))
+            counts.append(total)
     return (counts[1] - counts[0]) / (long - short)
 
 
-def print_instructions(rules: Path) -> None:
+def print_instructions(rules: Path, configs: list[tuple[str, str, str, str, str]]) -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not on PATH (apt-get install valgrind)")
-    print("\nuvicorn, Starlette example, GET /ping: instructions per request (callgrind)")
-    bare = instructions_per_request("benchmarks.bare_apps:starlette_app", rules)
-    rows = [
-        ("without flagware", bare),
-        (
-            "without, resolving the account",
-            instructions_per_request("benchmarks.bare_apps:starlette_resolving", rules),
-        ),
-        ("with flagware", instructions_per_request("examples.starlette_app.app:app", rules)),
-    ]
-    for label, count in rows:
-        print(f"  {label:32} {count:9.0f}   {(count / bare - 1) * 100:+5.1f} %")
+    for label, kind, with_app, bare_app, resolving_app in configs:
+        print(f"\n  {label}, instructions per request (callgrind)")
+        bare = instructions_per_request(kind, bare_app, rules)
+        rows = [
+            ("without flagware", bare),
+            (
+                "without, resolving the account",
+                instructions_per_request(kind, resolving_app, rules),
+            ),
+            ("with flagware", instructions_per_request(kind, with_app, rules)),
+        ]
+        for name, count in rows:
+            print(f"    {name:32} {count:9.0f}   {(count / bare - 1) * 100:+5.1f} %")
+
+
+def paired_change(
+    runs: list[tuple[float, float]], bases: list[tuple[float, float]], i: int
+) -> float:
+    """The median over rounds of ``runs[r][i] / bases[r][i] - 1``, in percent: each round
+    compared with the baseline measured right before it, so drift between rounds cancels."""
+    return (
+        statistics.median(run[i] / base[i] - 1 for run, base in zip(runs, bases, strict=True)) * 100
+    )
 
 
 def main() -> None:
@@ -329,33 +361,48 @@ def main() -> None:
             "uvicorn",
             "examples.starlette_app.app:app",
             "benchmarks.bare_apps:starlette_app",
+            "benchmarks.bare_apps:starlette_resolving",
         ),
         (
             "Flask example, gunicorn sync",
             "gunicorn",
             "examples.flask_app.app:app",
             "benchmarks.bare_apps:flask_app",
+            "benchmarks.bare_apps:flask_resolving",
         ),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         rules = Path(tmp) / "rules.yaml"
         rules.write_text(yaml.safe_dump(doc))
         where = f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}" if PINNED else "unpinned"
-        print(f"\nGET /ping ({where})              without     with   change")
+        print(f"\nGET /ping ({where})")
+        print(
+            "  without: no flagware; resolving: no flagware, the example's account resolver "
+            "only (what an app pays to know who is asking); with: flagware"
+        )
         if args.instructions:
-            print_instructions(rules)
-        for label, kind, with_app, bare_app in configs:
-            bare_runs, with_runs = [], []
-            for _ in range(args.rounds):  # interleaved, so drift hits both alike
-                bare_runs.append(serve_and_measure(kind, bare_app, rules, args.duration))
-                with_runs.append(serve_and_measure(kind, with_app, rules, args.duration))
-            for i, (what, unit) in enumerate((("req/s", "{:8.0f}"), ("CPU µs/req", "{:8.1f}"))):
-                bare = statistics.median(r[i] for r in bare_runs)
-                full = statistics.median(r[i] for r in with_runs)
-                row = f"  {label + ', ' + what:37} {unit.format(bare)} {unit.format(full)}"
-                print(f"{row}   {(full / bare - 1) * 100:+5.1f} %")
-            print(f"    rounds without: {[(round(r), round(c, 1)) for r, c in bare_runs]}")
-            print(f"    rounds with:    {[(round(r), round(c, 1)) for r, c in with_runs]}")
+            print_instructions(rules, configs)
+        for label, kind, with_app, bare_app, resolving_app in configs:
+            targets = {"without": bare_app, "resolving": resolving_app, "with": with_app}
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
+            for _ in range(args.rounds):  # interleaved, so drift hits every target alike
+                for name, target in targets.items():
+                    runs[name].append(serve_and_measure(kind, target, rules, args.duration))
+            heading = f"{'without':>9} {'resolving':>9} {'with':>9}"
+            print(f"\n  {label:36} {heading}  with vs without, vs resolving (paired)")
+            for i, (what, unit) in enumerate((("req/s", "{:9.0f}"), ("CPU µs/req", "{:9.1f}"))):
+                cells = " ".join(
+                    unit.format(statistics.median(r[i] for r in runs[n])) for n in targets
+                )
+                changes = ", ".join(
+                    f"{paired_change(runs['with'], runs[base], i):+5.1f} %"
+                    for base in ("without", "resolving")
+                )
+                print(f"  {'  ' + what:36} {cells}  {changes}")
+            for name, measured in runs.items():
+                print(
+                    f"    rounds {name + ':':10} {[(round(r), round(c, 1)) for r, c in measured]}"
+                )
 
 
 if __name__ == "__main__":
