@@ -130,21 +130,13 @@ class _Slots:
 # Slot setters that bypass FlagSet.__setattr__ (object.__setattr__ is twice as slow, and a
 # FlagSet is built on every request).
 _SET = {name: getattr(_Slots, name).__set__ for name in _Slots.__slots__}
-_set_account, _set_at, _set_defined, _set_explainer = (
-    _SET["_account"],
-    _SET["_at"],
-    _SET["_defined"],
-    _SET["_explainer"],
+_set_account, _set_at, _set_checks, _set_defined, _set_explainer, _set_known = (
+    _SET[n] for n in ("_account", "_at", "_checks", "_defined", "_explainer", "_known")
 )
-_set_names, _set_overrides, _set_released, _set_unknown, _set_pending = (
-    _SET["_names"],
-    _SET["_overrides"],
-    _SET["_released"],
-    _SET["_unknown"],
-    _SET["_pending"],
+_set_names, _set_overrides, _set_pending, _set_released, _set_unknown, _set_when = (
+    _SET[n] for n in ("_names", "_overrides", "_pending", "_released", "_unknown", "_when")
 )
 _set_variant_names = _SET["_variant_names"]
-_set_checks, _set_known, _set_when = _SET["_checks"], _SET["_known"], _SET["_when"]
 _NO_OVERRIDES: Mapping[str, tuple[bool, str | None]] = MappingProxyType({})
 _new = object.__new__
 _NO_ANSWERS: dict[str, bool] = {}  # a FlagSet without checks never writes its answers
