@@ -5,8 +5,9 @@
    request (resolving the account, evaluating every flag, the context).
 2. Servers: requests per second of the examples' plain endpoint (``/ping``) without
    flagware, without it but resolving the account as the example does (what any app pays
-   to know who is asking), and with the middleware, same ruleset (the example flags plus mixed ones, 100 in all), same load
-   generator (wrk, one connection pool), rounds interleaved: Starlette under uvicorn and
+   to know who is asking), and with the middleware, same ruleset (the example flags plus
+   mixed ones, 100 in all), same load generator (wrk, one connection pool), rounds
+   interleaved, changes paired per round: Starlette under uvicorn and
    Flask under gunicorn (sync worker). Needs ``wrk`` on PATH (``apt-get install wrk``).
    On a machine with two cores or more the server runs on the first and wrk on the second
    (CPU affinity), and besides requests per second the server's CPU time per request is
