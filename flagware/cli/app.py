@@ -1,35 +1,49 @@
 """The ``flagware`` command group: global options, exit codes, and the commands.
 
-Commands live in one module per topic; this module wires them up and turns flagware's
-expected errors into one-line messages with the documented exit codes.
+Commands live in one module per topic, imported when one of their commands runs; this
+module names them and turns flagware's expected errors into one-line messages with the
+documented exit codes.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from flagware.cli import (
-    audit,
-    evaluate,
-    flags,
-    lint,
-    rules,
-    segments,
-    serve,
-    stale,
-    tokens,
-    users,
-)
 from flagware.cli.connect import install_log_handler
 from flagware.cli.errors import ConfigError, Refused, Unavailable, problems_text
 from flagware.cli.settings import Settings, default_actor
 from flagware.errors import NotFound, RulesetError, StoreError
 
-__all__ = ["cli"]
+__all__ = ["COMMANDS", "cli"]
+
+COMMANDS = {
+    "validate": ("rules", "validate"),
+    "push": ("rules", "push"),
+    "pull": ("rules", "pull"),
+    "diff": ("rules", "diff"),
+    "list": ("flags", "list_flags"),
+    "show": ("flags", "show"),
+    "enable": ("flags", "enable"),
+    "disable": ("flags", "disable"),
+    "set": ("flags", "set_flag"),
+    "eval": ("evaluate", "evaluate"),
+    "lint": ("lint", "lint"),
+    "test-users": ("users", "test_users"),
+    "segments": ("segments", "segments"),
+    "history": ("audit", "history"),
+    "restore": ("audit", "restore"),
+    "stale": ("stale", "stale"),
+    "token": ("tokens", "token"),
+    "admin": ("serve", "admin"),
+    "demo": ("serve", "demo"),
+}
+"""Command name -> (module under ``flagware.cli``, attribute): a command's module is
+imported when that command runs, so ``flagware set`` does not import the other 18."""
 
 HELP = """Operate feature flags: the ruleset in Redis (--redis-url) or in a file (--rules).
 
@@ -60,7 +74,20 @@ def _is_redis_error(exc: BaseException) -> bool:
 
 
 class FlagwareGroup(click.Group):
-    """A click group that turns flagware's errors into messages and exit codes."""
+    """A click group that loads its commands from :data:`COMMANDS` on demand and turns
+    flagware's errors into messages and exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        command: click.Command = getattr(
+            importlib.import_module(f"flagware.cli.{where[0]}"), where[1]
+        )
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -146,27 +173,3 @@ def cli(
             rules = None
     ctx.obj = Settings(redis_url, namespace, rules, actor.strip(), verbose)
     install_log_handler(ctx, verbose)
-
-
-for command in (
-    rules.validate,
-    rules.push,
-    rules.pull,
-    rules.diff,
-    flags.list_flags,
-    flags.show,
-    flags.enable,
-    flags.disable,
-    flags.set_flag,
-    evaluate.evaluate,
-    lint.lint,
-    users.test_users,
-    segments.segments,
-    audit.history,
-    audit.restore,
-    stale.stale,
-    tokens.token,
-    serve.admin,
-    serve.demo,
-):
-    cli.add_command(command)

@@ -16,9 +16,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
+from flagware.cli.app import COMMANDS
 from flagware.cli.app import cli as flagware_cli
 from flagware.stores.redis import RedisStore
 from tests.cli.conftest import DOC, Live
@@ -98,6 +100,20 @@ def test_set_on_redis_imports_what_it_uses_only(
     assert {"redis", "flagware.stores.redis", "flagware.cli.editing"} <= modules
     assert loaded(modules, WEB_AND_PANEL | TOKEN_SIGNING | OPTIONAL_FORMATS) == set()
     assert "yaml" not in modules  # the ruleset in Redis is JSON
+    command_modules = {f"flagware.cli.{module}" for module, _ in COMMANDS.values()}
+    assert command_modules & modules == {"flagware.cli.flags"}
+
+
+def test_help_lists_every_command_under_its_own_name() -> None:
+    result: Any = CliRunner().invoke(flagware_cli, ["--help"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.split("Commands:\n", 1)[1].splitlines()
+    assert [row.split()[0] for row in rows if row.strip()] == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = flagware_cli.get_command(click.Context(flagware_cli), name)
+        assert command is not None
+        assert command.name == name
+    assert flagware_cli.get_command(click.Context(flagware_cli), "nope") is None
 
 
 def test_commands_on_a_rules_file_do_not_import_redis(tmp_path: Path, rules_file: Path) -> None:
