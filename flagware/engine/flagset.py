@@ -250,7 +250,7 @@ class FlagSet(_Slots):
             known = self._known
             if name in known:
                 return known[name]
-            if len(known) < FIRST_READS:
+            if not known or len(known) < FIRST_READS:  # the first read: no call to len
                 try:
                     on = known[name] = checks[name](self._account, self._when)
                 except Exception:
