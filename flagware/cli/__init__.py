@@ -4,9 +4,9 @@ The command needs click (``pip install 'flagware[cli]'``); importing this packag
 not, so ``main`` can say so in one line instead of a traceback.
 
 A command starts fast by importing only what it uses: the group imports the module of
-the command that runs (``app.COMMANDS``), and what only some commands need (redis-py, the strategies, ruleset
-files, token signing, the web server and the admin panel) is imported by those commands
-when they run. ``tests/cli/test_cli_imports.py`` checks it.
+the command that runs (``app.COMMANDS``), and what only some commands need (redis-py,
+the strategies, ruleset files, token signing, the web server and the admin panel) is
+imported by those commands when they run. ``tests/cli/test_cli_imports.py`` checks it.
 """
 
 from __future__ import annotations
