@@ -33,5 +33,5 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         # The modules a command imported hold many objects and little garbage: frozen, they
         # are not walked once more by the collections of the interpreter's exit (about 50 ms
-        # of a `flagware set`, a sixth of it).
+        # of a `flagware set`).
         gc.freeze()

@@ -43,7 +43,7 @@ COMMANDS = {
     "demo": ("serve", "demo"),
 }
 """Command name -> (module under ``flagware.cli``, attribute): a command's module is
-imported when that command runs, so ``flagware set`` does not import the other 18."""
+imported when that command runs, so ``flagware set`` imports none of the other topics'."""
 
 HELP = """Operate feature flags: the ruleset in Redis (--redis-url) or in a file (--rules).
 
