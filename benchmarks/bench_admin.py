@@ -112,6 +112,10 @@ def panel(size: int, rounds: int) -> None:
         print(f"  {name:34} {median_ms(call, rounds):8.1f} ms")
 
 
+LIBRARIES = 'python -c "import click, pydantic, redis"'
+"""The libraries ``flagware set`` cannot do without: the floor under flagware's own part."""
+
+
 def cli(rounds: int) -> None:
     flagware_bin = str(Path(sys.executable).with_name("flagware"))
     server = RedisServer().start()
@@ -125,6 +129,7 @@ def cli(rounds: int) -> None:
         commands: dict[str, Callable[[], list[str]]] = {
             "python -c pass": lambda: [sys.executable, "-c", "pass"],
             'python -c "import redis"': lambda: [sys.executable, "-c", "import redis"],
+            LIBRARIES: lambda: [sys.executable, "-c", "import click, pydantic, redis"],
             "flagware --help": lambda: [flagware_bin, "--help"],
             "flagware set flag_5 --percent N": lambda: [
                 flagware_bin,
@@ -145,10 +150,14 @@ def cli(rounds: int) -> None:
         server.stop()
     medians = {name: statistics.median(t) * 1000 for name, t in times.items()}
     bare, with_redis = medians["python -c pass"], medians['python -c "import redis"']
+    libraries = medians[LIBRARIES]
     print(f"\ncommand line (100-flag ruleset in Redis), median of {rounds} processes each")
-    print(f"  {'':34} {'median':>8}    {'x pass':>7} {'x import redis':>15}")
+    print(f"  {'':42} {'median':>8}    {'x pass':>7} {'x import redis':>15} {'x libraries':>12}")
     for name, median in medians.items():
-        print(f"  {name:34} {median:8.1f} ms {median / bare:7.1f} {median / with_redis:15.2f}")
+        print(
+            f"  {name:42} {median:8.1f} ms {median / bare:7.1f} {median / with_redis:15.2f}"
+            f" {median / libraries:12.2f}"
+        )
 
 
 def main() -> None:
