@@ -2,11 +2,13 @@
 
 ::
 
+    from django.test import TestCase
     from flagware.django.testing import override_flag
 
-    @override_flag("new_checkout", active=True)
-    def test_new_checkout(client):
-        assert "new checkout" in client.get("/checkout/").text
+    class CheckoutTests(TestCase):
+        @override_flag("new_checkout", active=True)
+        def test_new_checkout(self):
+            self.assertContains(self.client.get("/checkout/"), "new checkout")
 
     async def test_async(async_client):
         with override_flag("checkout_button", variant="green"):

@@ -35,17 +35,17 @@ flagware runs the same class against its memory, file and Redis stores.
 
 Every name is imported on first use (PEP 562): the pytest plugin imports this package in
 every session of a project that has flagware installed, so importing it must cost
-nothing, must not need pytest, and must work under ``python -O``. Only the contract
-refuses ``-O`` (its checks are assert statements, which ``-O`` strips).
+nothing, must not need pytest, and must work under ``python -O`` (the contract too: its
+checks are functions that raise, not assert statements, which ``-O`` strips).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 import typing
 
 if typing.TYPE_CHECKING:
+    from flagware.testing._checks import ContractFailure
     from flagware.testing.contract import StoreContract
     from flagware.testing.documents import (
         ACCOUNT,
@@ -60,17 +60,10 @@ if typing.TYPE_CHECKING:
     from flagware.testing.testdata import FlagBuilder, TestData
     from flagware.testing.writes import WriteContract
 
-if "pytest" in sys.modules:
-    # The contract is pytest tests, written with plain ``assert`` as pytest tests are: let
-    # pytest rewrite them (for their failure messages) although they sit in a package.
-    # Registered only under pytest, so that nothing else pays for importing pytest.
-    import pytest
-
-    pytest.register_assert_rewrite("flagware.testing.contract", "flagware.testing.writes")
-
 # Each public name and the module that defines it, imported on first read.
 _HOMES = {
     "ACCOUNT": "flagware.testing.documents",
+    "ContractFailure": "flagware.testing._checks",
     "DOC_A": "flagware.testing.documents",
     "DOC_B": "flagware.testing.documents",
     "FlagBuilder": "flagware.testing.testdata",
@@ -103,6 +96,7 @@ __all__ = [
     "DOC_A",
     "DOC_B",
     "INVALID",
+    "ContractFailure",
     "FlagBuilder",
     "StoreContract",
     "StoreFactory",

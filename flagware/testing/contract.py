@@ -6,7 +6,6 @@ import logging
 
 import pytest
 
-import flagware.testing._needs_asserts  # noqa: F401 - refuses python -O first
 from flagware import (
     Account,
     Engine,
@@ -14,6 +13,7 @@ from flagware import (
     RulesetError,
     Store,
 )
+from flagware.testing._checks import check, check_equal, check_in, check_is
 from flagware.testing.documents import ACCOUNT, DOC_A, DOC_B, INVALID, StoreFactory
 from flagware.testing.writes import WriteContract
 
@@ -34,74 +34,77 @@ class StoreContract(WriteContract):
     # --- reading ---------------------------------------------------------------------------
 
     def test_ruleset_is_the_loaded_document(self, store: Store) -> None:
-        assert store.ruleset() == Ruleset.from_dict(DOC_A)
-        assert store.ruleset().to_dict() == DOC_A
+        check_equal(store.ruleset(), Ruleset.from_dict(DOC_A))
+        check_equal(store.ruleset().to_dict(), DOC_A)
 
     def test_ruleset_is_served_from_memory(self, store: Store) -> None:
         first = store.ruleset()
-        assert store.ruleset() is first
-        assert store.engine() is store.engine()
+        check_is(store.ruleset(), first)
+        check_is(store.engine(), store.engine())
 
     def test_engine_matches_the_ruleset(self, store: Store) -> None:
         engine = store.engine()
-        assert isinstance(engine, Engine)
-        assert engine.ruleset is store.ruleset()
-        assert engine.is_released_to("beta", Account(id="acct-1"))
-        assert not engine.is_released_to("beta", ACCOUNT)
-        assert engine.evaluate_all(Account(id="tester")).enabled_flags() == {"beta", "ab"}
+        check(isinstance(engine, Engine))
+        check_is(engine.ruleset, store.ruleset())
+        check(engine.is_released_to("beta", Account(id="acct-1")))
+        check(not engine.is_released_to("beta", ACCOUNT))
+        check_equal(engine.evaluate_all(Account(id="tester")).enabled_flags(), {"beta", "ab"})
 
     def test_version_starts_positive(self, store: Store) -> None:
-        assert store.version >= 1
+        check(store.version >= 1)
 
     # --- saving ----------------------------------------------------------------------------
 
     def test_save_a_document_replaces_the_ruleset(self, store: Store) -> None:
         store.save(DOC_B)
-        assert store.ruleset() == Ruleset.from_dict(DOC_B)
-        assert store.engine().ruleset is store.ruleset()
-        assert store.engine().evaluate_all(ACCOUNT).as_dict() == {
-            "beta": True,
-            "launch": True,
-            "old": False,
-        }
-        assert not store.engine().evaluate_all(ACCOUNT).is_enabled("not_defined")
+        check_equal(store.ruleset(), Ruleset.from_dict(DOC_B))
+        check_is(store.engine().ruleset, store.ruleset())
+        check_equal(
+            store.engine().evaluate_all(ACCOUNT).as_dict(),
+            {
+                "beta": True,
+                "launch": True,
+                "old": False,
+            },
+        )
+        check(not store.engine().evaluate_all(ACCOUNT).is_enabled("not_defined"))
 
     def test_save_a_ruleset_replaces_the_ruleset(self, store: Store) -> None:
         replacement = Ruleset.from_dict(DOC_B)
         store.save(replacement)
-        assert store.ruleset() == replacement
-        assert set(store.ruleset().flags) == {"beta", "launch", "old"}
+        check_equal(store.ruleset(), replacement)
+        check_equal(set(store.ruleset().flags), {"beta", "launch", "old"})
 
     def test_save_replaces_the_whole_ruleset(self, store: Store) -> None:
         store.save({"flags": {"only": {}}})
-        assert set(store.ruleset().flags) == {"only"}
-        assert store.ruleset().test_users == frozenset()
+        check_equal(set(store.ruleset().flags), {"only"})
+        check_equal(store.ruleset().test_users, frozenset())
 
     def test_version_increases_with_each_save(self, store: Store) -> None:
         versions = [store.version]
         for doc in (DOC_B, DOC_A, DOC_B):
             store.save(doc)
             versions.append(store.version)
-        assert versions == sorted(set(versions))
+        check_equal(versions, sorted(set(versions)))
 
     def test_invalid_document_is_rejected_and_the_old_ruleset_kept(self, store: Store) -> None:
         before, engine, version = store.ruleset(), store.engine(), store.version
         with pytest.raises(RulesetError, match=r"flags\.beta\.strategies\[0\]\.percent"):
             store.save(INVALID)
-        assert store.ruleset() is before
-        assert store.engine() is engine
-        assert store.version == version
+        check_is(store.ruleset(), before)
+        check_is(store.engine(), engine)
+        check_equal(store.version, version)
 
     def test_unknown_strategy_type_is_rejected(self, store: Store) -> None:
         with pytest.raises(RulesetError, match="no_such_strategy"):
             store.save({"flags": {"x": {"strategies": [{"type": "no_such_strategy"}]}}})
-        assert store.ruleset() == Ruleset.from_dict(DOC_A)
+        check_equal(store.ruleset(), Ruleset.from_dict(DOC_A))
 
     def test_a_later_store_reads_what_was_saved(
         self, store: Store, make_store: StoreFactory
     ) -> None:
         store.save(DOC_B)
-        assert make_store(store.ruleset().to_dict()).ruleset() == store.ruleset()
+        check_equal(make_store(store.ruleset().to_dict()).ruleset(), store.ruleset())
 
     # --- subscribing -----------------------------------------------------------------------
 
@@ -109,23 +112,23 @@ class StoreContract(WriteContract):
         received: list[Ruleset] = []
         store.subscribe(received.append)
         store.save(DOC_B)
-        assert received
-        assert received[-1] == Ruleset.from_dict(DOC_B)
-        assert received[-1] is store.ruleset()
+        check(received)
+        check_equal(received[-1], Ruleset.from_dict(DOC_B))
+        check_is(received[-1], store.ruleset())
 
     def test_listeners_see_the_change_already_applied(self, store: Store) -> None:
         seen: list[bool] = []
         store.subscribe(lambda ruleset: seen.append(store.ruleset() is ruleset))
         store.save(DOC_B)
-        assert seen
-        assert all(seen)
+        check(seen)
+        check(all(seen))
 
     def test_rejected_save_notifies_nobody(self, store: Store) -> None:
         received: list[Ruleset] = []
         store.subscribe(received.append)
         with pytest.raises(RulesetError):
             store.save(INVALID)
-        assert received == []
+        check_equal(received, [])
 
     def test_unsubscribe(self, store: Store) -> None:
         received: list[Ruleset] = []
@@ -135,7 +138,7 @@ class StoreContract(WriteContract):
         unsubscribe()
         unsubscribe()  # a second call is harmless
         store.save(DOC_A)
-        assert len(received) == count
+        check_equal(len(received), count)
 
     def test_raising_listener_does_not_break_save(
         self, store: Store, caplog: pytest.LogCaptureFixture
@@ -148,12 +151,14 @@ class StoreContract(WriteContract):
         store.subscribe(received.append)
         with caplog.at_level(logging.ERROR, logger="flagware"):
             store.save(DOC_B)
-        assert store.ruleset() == Ruleset.from_dict(DOC_B)
-        assert received
-        assert received[-1] == Ruleset.from_dict(DOC_B)
-        assert any(
-            r.name == "flagware" and r.exc_info and "listener bug" in str(r.exc_info[1])
-            for r in caplog.records
+        check_equal(store.ruleset(), Ruleset.from_dict(DOC_B))
+        check(received)
+        check_equal(received[-1], Ruleset.from_dict(DOC_B))
+        check(
+            any(
+                r.name == "flagware" and r.exc_info and "listener bug" in str(r.exc_info[1])
+                for r in caplog.records
+            )
         )
 
     # --- closing ---------------------------------------------------------------------------
@@ -162,14 +167,14 @@ class StoreContract(WriteContract):
         store.save(DOC_B)
         store.close()
         store.close()
-        assert store.ruleset() == Ruleset.from_dict(DOC_B)
-        assert store.engine().is_released_to("beta", ACCOUNT)
+        check_equal(store.ruleset(), Ruleset.from_dict(DOC_B))
+        check(store.engine().is_released_to("beta", ACCOUNT))
 
     def test_context_manager_closes(self, make_store: StoreFactory) -> None:
         with make_store(DOC_A) as store:
-            assert store.ruleset() == Ruleset.from_dict(DOC_A)
+            check_equal(store.ruleset(), Ruleset.from_dict(DOC_A))
         store.close()
-        assert store.ruleset() == Ruleset.from_dict(DOC_A)
+        check_equal(store.ruleset(), Ruleset.from_dict(DOC_A))
 
     def test_repr_mentions_the_version(self, store: Store) -> None:
-        assert f"version {store.version}" in repr(store)
+        check_in(f"version {store.version}", repr(store))

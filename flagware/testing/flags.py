@@ -6,9 +6,9 @@ function, a template rendered by hand). The ``flagware_flags`` fixture is one of
 outside pytest, use it as a context manager::
 
     with TestFlags({"new_checkout": True}) as flags:
-        assert flagware.flags.is_enabled("new_checkout")
+        print(flagware.flags.is_enabled("new_checkout"))  # True
         flags.set("new_checkout", False)
-        assert not flagware.flags.is_enabled("new_checkout")
+        print(flagware.flags.is_enabled("new_checkout"))  # False
 """
 
 from __future__ import annotations

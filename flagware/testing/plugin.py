@@ -4,8 +4,7 @@ Installed with flagware and loaded by its ``pytest11`` entry point (named ``flag
 ``-p no:flagware`` turns it off). It is loaded into *every* pytest session of a project
 that has flagware installed, so loading it costs next to nothing: this module imports
 pytest only, and each fixture imports what it needs when a test first uses it (no
-pydantic, engine or store until then). It also loads under ``python -O``: only the store
-contract refuses that, and nothing here imports it.
+pydantic, engine or store until then). It also loads under ``python -O``.
 
 - ``flagware_flags``: a :class:`~flagware.testing.TestFlags`, current for the test
   (``flagware.flags`` reads it) and undone at teardown.

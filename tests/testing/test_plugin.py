@@ -160,8 +160,8 @@ def test_loaded_by_module_name_without_autoload(
 
 
 def test_a_python_O_session_is_not_broken(pytester: pytest.Pytester) -> None:
-    """Under -O the plugin and its fixtures work; only the store contract refuses (its
-    asserts would be stripped). The test file checks without assert, which -O strips."""
+    """Under -O the plugin and its fixtures work, and the store contract loads. The test
+    file checks without assert, which -O strips."""
     pytester.makepyfile(
         test_optimized="""
         import sys
@@ -183,9 +183,10 @@ def test_a_python_O_session_is_not_broken(pytester: pytest.Pytester) -> None:
             if flagware.flags.is_enabled("beta"):
                 pytest.fail("the marker was not applied")
 
-        def test_the_contract_refuses():
-            with pytest.raises(RuntimeError, match="cannot run under python -O"):
-                from flagware.testing import StoreContract
+        def test_the_contract_loads():
+            from flagware.testing import StoreContract, WriteContract
+            if not issubclass(StoreContract, WriteContract):
+                pytest.fail("not the store contract")
         """
     )
     result = pytester.run(
@@ -193,6 +194,43 @@ def test_a_python_O_session_is_not_broken(pytester: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=3, warnings=1)  # pytest's own warning about -O
     assert result.ret == 0
+
+
+def test_under_python_O_the_store_contract_still_fails_a_broken_store(
+    pytester: pytest.Pytester,
+) -> None:
+    # Its checks raise instead of asserting, so -O strips none of them: a store that
+    # forgets a save fails, with the values compared.
+    pytester.makepyfile(
+        test_broken="""
+        import pytest
+        from flagware import MemoryStore
+        from flagware.testing import StoreContract
+
+        class Forgetful(MemoryStore):
+            def save(self, ruleset, **kwargs):
+                return self.version
+
+        class TestForgetful(StoreContract):
+            @pytest.fixture
+            def make_store(self):
+                return Forgetful
+        """
+    )
+    result = pytester.run(
+        sys.executable,
+        "-O",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "test_save_a_ruleset_replaces_the_ruleset or test_ruleset_is_the_loaded_document",
+    )
+    result.assert_outcomes(passed=1, failed=1, warnings=1)  # pytest's own warning about -O
+    result.stdout.fnmatch_lines(
+        ["*ContractFailure: expected <Ruleset 3 flags*, got <Ruleset 2 flags*"]
+    )
 
 
 def test_loading_the_plugin_imports_nothing_heavy() -> None:
