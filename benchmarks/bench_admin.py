@@ -10,7 +10,17 @@
    ``flagware --help``. Baselines in the same run, interleaved with them round by round so
    a busy machine slows all alike: ``python -c pass`` (starting an interpreter at all) and
    ``python -c "import redis"`` (that, plus importing redis-py, which any command on Redis
-   pays). Each figure is also given as a ratio to both.
+   pays), ``import click, redis`` (the floor of a ``set`` that parses its arguments with
+   click) and ``import click, pydantic, redis`` with one model built (the libraries a
+   ``set`` uses, validator included). Each figure is also given as a ratio to them.
+
+   flagware's bytecode is compiled first, as ``pip install`` does. Otherwise, where
+   ``PYTHONDONTWRITEBYTECODE`` is set (as on the machine these figures come from), every
+   process would compile flagware's modules from source, which no installed copy does.
+   ``--against REV`` also times ``set`` as the code at git revision ``REV`` runs it (its
+   own copy of the package, its ruleset pushed with its own ``flagware push``), in the
+   same rounds, and prints the paired ratio: a before/after that does not depend on how
+   fast the machine is that day.
 
 ``python benchmarks/bench_admin.py`` (``--cli`` for the command line only)
 """
@@ -18,12 +28,15 @@
 from __future__ import annotations
 
 import argparse
+import compileall
+import json
 import os
 import platform
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -112,13 +125,37 @@ def panel(size: int, rounds: int) -> None:
         print(f"  {name:34} {median_ms(call, rounds):8.1f} ms")
 
 
-LIBRARIES = 'python -c "import click, pydantic, redis"'
+FLOOR = 'python -c "import click, redis"'
+"""What any ``set`` that talks to Redis with redis-py and parses its options with click pays."""
+LIBRARIES = "import click, redis, pydantic (one model built)"
 """The libraries ``flagware set`` cannot do without: the floor under flagware's own part."""
+_ONE_MODEL = (
+    "import click, redis; from pydantic import BaseModel; "
+    "type('M', (BaseModel,), {'__annotations__': {'a': int}})"
+)
+SET = "flagware set flag_5 --percent N"
 
 
-def cli(rounds: int) -> None:
+def _checkout(rev: str, into: Path) -> Path:
+    """The ``flagware`` package as it is at git revision ``rev``, under ``into``."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "flagware"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def _runner(tree: Path) -> list[str]:
+    """The command line of the flagware package in ``tree`` (first on the path)."""
+    code = f"import sys; sys.path.insert(0, {str(tree)!r}); from flagware.cli import main; main()"
+    return [sys.executable, "-c", code]
+
+
+def cli(rounds: int, against: str | None = None) -> None:
     flagware_bin = str(Path(sys.executable).with_name("flagware"))
+    compileall.compile_dir(ROOT / "flagware", quiet=1)
     server = RedisServer().start()
+    scratch = tempfile.TemporaryDirectory()
     try:
         env = {**os.environ, "FLAGWARE_REDIS_URL": server.url, "FLAGWARE_NAMESPACE": "bench"}
         with flagware.RedisStore.from_url(
@@ -126,51 +163,73 @@ def cli(rounds: int) -> None:
         ) as store:
             store.save(document(100))
         step = iter(range(10**6))
+
+        def percent() -> str:
+            return str(next(step) % 100 + 1)
+
         commands: dict[str, Callable[[], list[str]]] = {
             "python -c pass": lambda: [sys.executable, "-c", "pass"],
             'python -c "import redis"': lambda: [sys.executable, "-c", "import redis"],
-            LIBRARIES: lambda: [sys.executable, "-c", "import click, pydantic, redis"],
+            FLOOR: lambda: [sys.executable, "-c", "import click, redis"],
+            LIBRARIES: lambda: [sys.executable, "-c", _ONE_MODEL],
             "flagware --help": lambda: [flagware_bin, "--help"],
-            "flagware set flag_5 --percent N": lambda: [
-                flagware_bin,
-                "set",
-                "flag_5",
-                "--percent",
-                str(next(step) % 100 + 1),
-            ],
+            SET: lambda: [flagware_bin, "set", "flag_5", "--percent", percent()],
         }
+        envs = dict.fromkeys(commands, env)
+        old = f"{SET} at {against}"
+        if against is not None:
+            tree = _checkout(against, Path(scratch.name))
+            compileall.compile_dir(tree / "flagware", quiet=1)
+            rules = Path(scratch.name) / "rules.json"
+            rules.write_text(json.dumps(document(100)))
+            envs[old] = {**env, "FLAGWARE_NAMESPACE": "against"}
+            subprocess.run(
+                [*_runner(tree), "push", str(rules)], env=envs[old], check=True, capture_output=True
+            )
+            commands[old] = lambda: [*_runner(tree), "set", "flag_5", "--percent", percent()]
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(rounds):  # interleaved: what slows one round slows every command
             for name, command in commands.items():
                 args = command()
                 start = time.perf_counter()
-                subprocess.run(args, env=env, check=True, capture_output=True)
+                subprocess.run(args, env=envs[name], check=True, capture_output=True)
                 times[name].append(time.perf_counter() - start)
     finally:
         server.stop()
+        scratch.cleanup()
     medians = {name: statistics.median(t) * 1000 for name, t in times.items()}
     bare, with_redis = medians["python -c pass"], medians['python -c "import redis"']
-    libraries = medians[LIBRARIES]
+    floor, libraries = medians[FLOOR], medians[LIBRARIES]
     print(f"\ncommand line (100-flag ruleset in Redis), median of {rounds} processes each")
-    print(f"  {'':42} {'median':>8}    {'x pass':>7} {'x import redis':>15} {'x libraries':>12}")
+    print(
+        f"  {'':47} {'median':>8}    {'x pass':>7} {'x import redis':>15} {'x click+redis':>14}"
+        f" {'x libraries':>12}"
+    )
     for name, median in medians.items():
         print(
-            f"  {name:42} {median:8.1f} ms {median / bare:7.1f} {median / with_redis:15.2f}"
-            f" {median / libraries:12.2f}"
+            f"  {name:47} {median:8.1f} ms {median / bare:7.1f} {median / with_redis:15.2f}"
+            f" {median / floor:14.2f} {median / libraries:12.2f}"
         )
+    if against is not None:
+        pairs = zip(times[SET], times[old], strict=True)
+        paired = statistics.median(new / was for new, was in pairs)
+        print(f"  {SET} / the same at {against}, paired by round: {paired:.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--cli", action="store_true", help="Measure the command line only.")
+    parser.add_argument(
+        "--against", metavar="REV", help="Also time `flagware set` as git revision REV runs it."
+    )
     args = parser.parse_args()
     print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores")
     print(f"medians of {args.rounds} rounds")
     if not args.cli:
         for size in (100, 1000):
             panel(size, args.rounds)
-    cli(max(5, args.rounds // 2) if not args.cli else args.rounds)
+    cli(max(5, args.rounds // 2) if not args.cli else args.rounds, args.against)
 
 
 if __name__ == "__main__":
