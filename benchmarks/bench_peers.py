@@ -85,6 +85,7 @@ percentage within 2 points in every SDK, over 5,000 other accounts (``--fraction
 from __future__ import annotations
 
 import argparse
+import compileall
 import gc
 import json
 import math
@@ -876,6 +877,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sdk.close()
 
     print("start-up costs ...", file=sys.stderr)
+    # The peers' bytecode was compiled when pip installed them; flagware's is compiled here,
+    # or a checkout under PYTHONDONTWRITEBYTECODE would compile its modules in every process.
+    compileall.compile_dir(ROOT / "flagware", quiet=1)
     rss_flags = max(sizes)
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as folder:
         path = os.path.join(folder, "ruleset.json")
