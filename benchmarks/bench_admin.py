@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import platform
@@ -53,6 +52,7 @@ from flagware.admin.forms import fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.revision import checkout, compiled, on_path  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 
 
@@ -136,24 +136,14 @@ _ONE_MODEL = (
 SET = "flagware set flag_5 --percent N"
 
 
-def _checkout(rev: str, into: Path) -> Path:
-    """The ``flagware`` package as it is at git revision ``rev``, under ``into``."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev, "flagware"], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
-
-
-def _runner(tree: Path) -> list[str]:
-    """The command line of the flagware package in ``tree`` (first on the path)."""
-    code = f"import sys; sys.path.insert(0, {str(tree)!r}); from flagware.cli import main; main()"
-    return [sys.executable, "-c", code]
+def _cli(tree: Path) -> list[str]:
+    """The command line of the flagware package in ``tree``."""
+    return on_path(tree, "from flagware.cli import main; main()")
 
 
 def cli(rounds: int, against: str | None = None) -> None:
     flagware_bin = str(Path(sys.executable).with_name("flagware"))
-    compileall.compile_dir(ROOT / "flagware", quiet=1)
+    compiled(ROOT)
     server = RedisServer().start()
     scratch = tempfile.TemporaryDirectory()
     try:
@@ -178,15 +168,14 @@ def cli(rounds: int, against: str | None = None) -> None:
         envs = dict.fromkeys(commands, env)
         old = f"{SET} at {against}"
         if against is not None:
-            tree = _checkout(against, Path(scratch.name))
-            compileall.compile_dir(tree / "flagware", quiet=1)
+            tree = checkout(against, Path(scratch.name))
             rules = Path(scratch.name) / "rules.json"
             rules.write_text(json.dumps(document(100)))
             envs[old] = {**env, "FLAGWARE_NAMESPACE": "against"}
             subprocess.run(
-                [*_runner(tree), "push", str(rules)], env=envs[old], check=True, capture_output=True
+                [*_cli(tree), "push", str(rules)], env=envs[old], check=True, capture_output=True
             )
-            commands[old] = lambda: [*_runner(tree), "set", "flag_5", "--percent", percent()]
+            commands[old] = lambda: [*_cli(tree), "set", "flag_5", "--percent", percent()]
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(rounds):  # interleaved: what slows one round slows every command
             for name, command in commands.items():
