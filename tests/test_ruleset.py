@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from flagware import Account, Engine, Flag, Ruleset
+from flagware import Account, Engine, Flag, Ruleset, StrategySpec
 from flagware.ruleset.documents import decode_document
 from flagware.strategies import Percentage, Schedule
 
@@ -368,3 +368,45 @@ def test_repr_summarises() -> None:
     assert "3 flags" in text
     assert "2 test users" in text
     assert "unknown=hidden" in text
+
+
+def test_a_parsed_flag_is_the_flag_its_fields_make() -> None:
+    """The parser builds flags and their strategies without the dataclasses' __init__: each
+    must still hold every field, equal to what the class given the same values holds."""
+    doc = {
+        "flags": {
+            "full": {
+                "description": "all the keys",
+                "enabled": False,
+                "client": True,
+                "salt": "s",
+                "strategies": [
+                    {"type": "percentage", "percent": 10},
+                    {
+                        "type": "accounts",
+                        "ids": ["a-1"],
+                        "when": [{"attribute": "plan", "op": "eq", "values": ["pro"]}],
+                    },
+                ],
+                "variants": {"a": 50, "b": 50},
+                "prerequisites": [{"flag": "bare"}],
+                "owner": "team-a",
+                "tags": ["t"],
+                "created": "2026-01-02",
+                "expires": "2027-01-02",
+            },
+            "bare": {},
+        }
+    }
+    for parsed in Ruleset.from_dict(doc).flags.values():
+        values = {f.name: getattr(parsed, f.name) for f in dataclasses.fields(Flag)}
+        rebuilt = Flag(**values)
+        assert {f.name: getattr(rebuilt, f.name) for f in dataclasses.fields(Flag)} == values
+        assert set(vars(parsed)) >= set(values)
+        assert parsed._canonical == rebuilt._canonical
+        for spec in parsed.strategies:
+            fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(StrategySpec)}
+            assert set(vars(spec)) >= set(fields)
+            assert StrategySpec(**fields).to_dict() == spec.to_dict()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            parsed.enabled = True  # type: ignore[misc]

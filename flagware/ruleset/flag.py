@@ -6,14 +6,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from flagware.ruleset.documents import canonical_json, copy_document
 from flagware.ruleset.prerequisites import Prerequisite
 from flagware.strategies.base import BuiltinStrategy, Strategy
 from flagware.strategies.conditions import Condition
 
-__all__ = ["Flag", "StrategySpec"]
+__all__ = ["Flag", "StrategySpec", "assemble"]
+
+_T = TypeVar("_T")
+
+
+def assemble(cls: type[_T], **fields: Any) -> _T:
+    """An instance of the frozen dataclass ``cls`` (a Flag, a StrategySpec) from the parser,
+    which gives every field, each validated already: the frozen dataclass's ``__init__``
+    would set them one ``object.__setattr__`` call at a time."""
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
 
 
 @dataclass(frozen=True, eq=False)

@@ -63,7 +63,7 @@ class LifecycleFields(BaseModel):
     owner: Annotated[StrictStr, Field(pattern=OWNER, description="Who to ask.")] | None = None
     tags: Annotated[
         list[Tag], Field(max_length=MAX_TAGS, json_schema_extra={"uniqueItems": True})
-    ] = []
+    ] = ()  # type: ignore[assignment]  # pydantic would deep-copy a list default per flag
     permanent: Annotated[
         StrictBool, Field(description="An operational switch: never stale, never expires.")
     ] = False

@@ -31,7 +31,7 @@ from flagware.errors import RulesetError
 from flagware.ruleset._problems import problems_of, short
 from flagware.ruleset._shape import check_shape, count_values
 from flagware.ruleset.documents import FLAG_NAME, VARIANT_NAME, UnknownPolicy, canonical_json
-from flagware.ruleset.flag import Flag, StrategySpec
+from flagware.ruleset.flag import Flag, StrategySpec, assemble
 from flagware.ruleset.lifecycle import LifecycleFields, lifecycle_of
 from flagware.ruleset.limits import LIMITS, Problems, Totals
 from flagware.ruleset.prerequisites import (
@@ -99,11 +99,11 @@ class FlagModel(LifecycleFields, BaseModel):
     salt: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
     strategies: Annotated[
         list[dict[str, Any]], Field(max_length=LIMITS["strategies_per_flag"])
-    ] = []
+    ] = ()  # type: ignore[assignment]  # pydantic would deep-copy a list default per flag
     prerequisites: Annotated[
         list[PrerequisiteModel],
         Field(max_length=MAX_PREREQUISITES, description="Flags that must be on first."),
-    ] = []
+    ] = ()  # type: ignore[assignment]  # an immutable default, as above
     variants: (
         Annotated[
             dict[Annotated[str, Field(pattern=VARIANT_NAME)], Weight],
@@ -196,14 +196,18 @@ def _validate_strategy(
         except Exception as exc:  # the application's code: any failure is a bad document
             problems.append(f"{path}: strategy {kind!r} rejected its parameters: {exc!r}")
             return None
-        return StrategySpec(kind, instance, stored, when) if ok else None
+        return (
+            assemble(StrategySpec, type=kind, strategy=instance, params=stored, when=when)
+            if ok
+            else None
+        )
     builtin: type[BuiltinStrategy] = entry
     try:
         strategy = builtin.model_validate(params)
     except ValidationError as exc:
         problems.extend(problems_of(path, exc, problems.room))
         return None
-    if isinstance(strategy, InSegment):
+    if type(strategy) is InSegment:  # no isinstance: pydantic's metaclass is an ABCMeta
         segment = segments.get(strategy.name)
         if segment is None:
             if isinstance(segments, SegmentTable) and strategy.name in segments.defined:
@@ -228,7 +232,11 @@ def _validate_strategy(
             return None
         strategy = strategy.bound(segment)
     stored = strategy.model_dump(mode="json", exclude_none=True)
-    return StrategySpec(kind, strategy, stored, when) if ok else None
+    return (
+        assemble(StrategySpec, type=kind, strategy=strategy, params=stored, when=when)
+        if ok
+        else None
+    )
 
 
 def _parse_flag(
@@ -271,7 +279,8 @@ def _parse_flag(
                     strategies.append(spec)
     if model is None or len(problems) > before:
         return None
-    return Flag(
+    return assemble(
+        Flag,
         name=name,
         description=model.description,
         enabled=model.enabled,
