@@ -85,7 +85,6 @@ percentage within 2 points in every SDK, over 5,000 other accounts (``--fraction
 from __future__ import annotations
 
 import argparse
-import compileall
 import gc
 import json
 import math
@@ -832,6 +831,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     forbid_network()
     sys.path.insert(0, str(ROOT))
     from benchmarks.bench_engine import make_accounts, make_document  # noqa: PLC0415
+    from benchmarks.revision import compiled  # noqa: PLC0415
 
     def document(n: int) -> dict[str, Any]:
         doc = make_document(n)
@@ -877,9 +877,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sdk.close()
 
     print("start-up costs ...", file=sys.stderr)
-    # The peers' bytecode was compiled when pip installed them; flagware's is compiled here,
-    # or a checkout under PYTHONDONTWRITEBYTECODE would compile its modules in every process.
-    compileall.compile_dir(ROOT / "flagware", quiet=1)
+    compiled(ROOT)  # as pip did the peers': no child compiles flagware from source
     rss_flags = max(sizes)
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as folder:
         path = os.path.join(folder, "ruleset.json")
