@@ -229,7 +229,7 @@ class Totals:
         located: list[tuple[str, Condition]] = []
         if type(spec.strategy) is Attribute and spec.strategy.op == "regex":  # no ABC check
             located.append((path, spec.strategy))
-        if spec.when:  # `op` is a plain field; program_size a (slower) private attribute
+        if spec.when:  # `op` is a plain field; program_size compiles
             located.extend(
                 (f"{path}.when[{i}]", c) for i, c in enumerate(spec.when) if c.op == "regex"
             )

@@ -27,7 +27,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     StrictStr,
     ValidationInfo,
     WithJsonSchema,
@@ -317,7 +316,6 @@ class Condition(BaseModel):
     attribute: Annotated[StrictStr, Field(pattern=ATTRIBUTE_NAME)]
     op: Op
     values: Annotated[tuple[Scalar, ...], Field(min_length=1, max_length=MAX_VALUES)]
-    _program_size: int = PrivateAttr(default=0)
 
     @field_validator("values")
     @classmethod
@@ -338,14 +336,14 @@ class Condition(BaseModel):
             _check_program(values)
         return values
 
-    def model_post_init(self, context: Any, /) -> None:
-        if self.op == "regex":
-            self._program_size = _program_size(_combined(self.values))
-
     @property
     def program_size(self) -> int:
-        """RE2 instructions the engine's search for this condition runs (0 unless regex)."""
-        return self._program_size
+        """RE2 instructions the engine's search for this condition runs (0 unless regex).
+
+        Computed when asked (RE2 keeps the program it compiled for validation), not held:
+        a private attribute would cost every condition pydantic's post-init.
+        """
+        return _program_size(_combined(self.values)) if self.op == "regex" else 0
 
     def holds(self, account: Account | None) -> bool:
         """Reference semantics: whether the condition holds for ``account``."""
