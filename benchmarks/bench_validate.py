@@ -9,7 +9,12 @@ With ``--against REV`` each round also runs the same child on the package as it 
 git revision ``REV``, right after, and the paired ratio (this tree / ``REV``, median of the
 rounds) is printed: the change in validation cost, free of how fast the machine is.
 
-    python benchmarks/bench_validate.py [--flags 1000] [--rounds 9] [--against REV] [--json]
+With ``--validator`` each round also times the validator's own calls on the same pieces
+(pydantic's ``model_validate`` and the strategies' ``model_dump``), alone: the most a
+faster validator could save, as a share of this tree's figure.
+
+    python benchmarks/bench_validate.py [--flags 1000] [--rounds 9] [--against REV]
+        [--validator] [--json]
 """
 
 from __future__ import annotations
@@ -41,6 +46,38 @@ for _ in range(REPEAT):
 print(best * 1e3)
 """
 
+# The validator's own part of the same work: the pydantic calls parse makes on the
+# document's pieces (the top level, each flag, each strategy and its ``when``, and the
+# strategy's document form), without the rest of the parse. What a faster validator could
+# at most save.
+_VALIDATOR = """
+import gc, json, time
+from flagware.ruleset.parse import DocumentModel, FlagModel, WhenModel
+from flagware.strategies.registry import lookup
+with open(DOC, encoding="utf-8") as f:
+    doc = json.load(f)
+def validate():
+    DocumentModel.model_validate(doc)
+    for raw in doc["flags"].values():
+        FlagModel.model_validate(raw)
+        for s in raw.get("strategies", ()):
+            params = {k: v for k, v in s.items() if k not in ("type", "when")}
+            lookup(s["type"]).model_validate(params).model_dump(mode="json", exclude_none=True)
+            if "when" in s:
+                WhenModel.model_validate({"when": s["when"]})
+validate()
+best = float("inf")
+for _ in range(REPEAT):
+    gc.collect()
+    start = time.perf_counter()
+    validate()
+    best = min(best, time.perf_counter() - start)
+print(best * 1e3)
+"""
+
+
+VALIDATOR = "its validator calls"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -48,12 +85,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--against", metavar="REV", help="Also validate as git revision REV.")
+    parser.add_argument(
+        "--validator",
+        action="store_true",
+        help="Also time the validator's own calls (pydantic's) on the same pieces.",
+    )
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         doc = Path(scratch) / "doc.json"
         doc.write_text(json.dumps(make_document(args.flags)), encoding="utf-8")
-        code = _CHILD.replace("DOC", repr(str(doc))).replace("REPEAT", str(args.repeat))
+        code, validator = (
+            child.replace("DOC", repr(str(doc))).replace("REPEAT", str(args.repeat))
+            for child in (_CHILD, _VALIDATOR)
+        )
         trees = {"this tree": compiled(ROOT)}
         if args.against:
             old = Path(scratch) / "against"
@@ -66,6 +111,14 @@ def main() -> None:
                     on_path(tree, code), check=True, capture_output=True, text=True
                 ).stdout
                 times[name].append(float(out))
+            if args.validator:
+                out = subprocess.run(
+                    on_path(trees["this tree"], validator),
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                times.setdefault(VALIDATOR, []).append(float(out))
     figures: dict[str, object] = {
         "flags": args.flags,
         "ms": {name: statistics.median(t) for name, t in times.items()},
@@ -74,6 +127,9 @@ def main() -> None:
     if args.against:
         pairs = zip(times["this tree"], times[args.against], strict=True)
         figures["ratio"] = statistics.median(new / old for new, old in pairs)
+    if args.validator:
+        pairs = zip(times[VALIDATOR], times["this tree"], strict=True)
+        figures["validator_share"] = statistics.median(part / whole for part, whole in pairs)
     if args.json:
         print(json.dumps(figures))
         return
@@ -85,6 +141,8 @@ def main() -> None:
         print(f"  {name:20} {statistics.median(t):8.2f} ms  ({min(t):.2f}-{max(t):.2f})")
     if args.against:
         print(f"  this tree / {args.against}, paired by round: {figures['ratio']:.3f}")
+    if args.validator:
+        print(f"  the validator's share of this tree's, paired: {figures['validator_share']:.3f}")
 
 
 if __name__ == "__main__":
