@@ -27,8 +27,14 @@ def _walk(value: Any, depth: int, budget: int) -> int | str:
             continue
         if nodes > budget:
             return f"the document has more than {LIMITS['nodes']:,} values"
-        if isinstance(value, dict | Mapping):
-            children: Any = value.values()
+        kind = type(value)
+        children: Any
+        if kind is dict:  # exact types first: a list is no Mapping, but the ABC asks slowly
+            children = value.values()
+        elif kind is list:
+            children = value
+        elif isinstance(value, Mapping):
+            children = value.values()
         elif isinstance(value, list | tuple):
             children = value
         else:

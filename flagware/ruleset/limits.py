@@ -182,9 +182,11 @@ class Totals:
             return False
         conditions: list[tuple[str, Any]] = [(path, raw)] if kind == "attribute" else []
         when = raw.get("when")
-        if isinstance(when, list | tuple):
+        if when and isinstance(when, list | tuple):
             limit = LIMITS["conditions_per_strategy"]
             conditions.extend((f"{path}.when[{i}]", c) for i, c in enumerate(when[:limit]))
+        elif not conditions:  # the common case
+            return True
         return all(self._add_condition(c, where) for where, c in conditions)
 
     def _add_condition(self, raw: Any, path: str) -> bool:
@@ -233,4 +235,6 @@ class Totals:
             located.extend(
                 (f"{path}.when[{i}]", c) for i, c in enumerate(spec.when) if c.op == "regex"
             )
+        if not located:  # the common case
+            return True
         return all(self.add("regex_program", c.program_size, f"{w}.values") for w, c in located)

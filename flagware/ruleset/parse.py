@@ -254,7 +254,7 @@ def _parse_flag(
     path = f"flags.{name}"
     if raw is None:
         raw = {}
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):  # exact type first: no ABC
         problems.append(f"{path}: must be a mapping of flag settings (or empty), got {short(raw)}")
         return None
     before = len(problems)
@@ -272,7 +272,7 @@ def _parse_flag(
             if problems.full:
                 problems.more = problems.more or not problems.halted
                 return None
-            if isinstance(raw_strategy, Mapping):
+            if type(raw_strategy) is dict or isinstance(raw_strategy, Mapping):
                 where = f"{path}.strategies[{i}]"
                 spec = _parse_strategy(raw_strategy, where, problems, totals, segments)
                 if spec is not None:
@@ -288,9 +288,11 @@ def _parse_flag(
         strategies=tuple(strategies),
         # In name order, as the canonical JSON every store writes has them: buckets follow
         # the order, and a process must not assign other variants than one reading it back.
-        variants=tuple(sorted((model.variants or {}).items())),
+        variants=() if model.variants is None else tuple(sorted(model.variants.items())),
         salt=model.salt,
-        prerequisites=tuple(Prerequisite(p.flag, p.variant) for p in model.prerequisites),
+        prerequisites=tuple([Prerequisite(p.flag, p.variant) for p in model.prerequisites])
+        if model.prerequisites
+        else (),
         **lifecycle_of(model),
         _counts=None if nodes is None else (nodes, *totals.since(counted)),
     )
