@@ -290,12 +290,17 @@ def _parse_flag(
         # the order, and a process must not assign other variants than one reading it back.
         variants=() if model.variants is None else tuple(sorted(model.variants.items())),
         salt=model.salt,
-        prerequisites=tuple([Prerequisite(p.flag, p.variant) for p in model.prerequisites])
-        if model.prerequisites
-        else (),
+        prerequisites=_prerequisites(model),
         **lifecycle_of(model),
         _counts=None if nodes is None else (nodes, *totals.since(counted)),
     )
+
+
+def _prerequisites(model: FlagModel) -> tuple[Prerequisite, ...]:
+    """The flag's prerequisites; most flags have none, and build no generator for them."""
+    if not model.prerequisites:
+        return ()
+    return tuple([Prerequisite(p.flag, p.variant) for p in model.prerequisites])
 
 
 class Base(NamedTuple):
